@@ -1,0 +1,108 @@
+import os
+import pickle
+import shutil
+
+import numpy as np
+import pytest
+import skimage.data
+
+from helpers import backbones, torch_pickle
+from helpers.images import load_image, resize_array
+from helpers.labels import CAT_CLASSES, DOG_CLASSES
+
+
+def top1(model, image):
+    return int(np.argmax(model(image[None], training=False).numpy()[0]))
+
+
+def test_lite0_calls_chelsea_a_cat(classifier):
+    assert top1(classifier, resize_array(skimage.data.chelsea())) in CAT_CLASSES
+
+
+def test_lite0_calls_coffee_espresso(classifier):
+    assert top1(classifier, resize_array(skimage.data.coffee())) == 967
+
+
+def test_lite0_on_sample_photos(classifier, samples):
+    assert top1(classifier, load_image(samples / "cat.jpg")) in CAT_CLASSES
+    assert top1(classifier, load_image(samples / "dog.jpg")) in DOG_CLASSES
+
+
+def test_features_are_pooled_vectors():
+    model = backbones.get_backbone("efficientnet_lite0", include_top=False)
+    feats = model(np.zeros((2, 224, 224, 3), "float32")).numpy()
+    assert feats.shape == (2, 1280)
+    assert np.all(feats >= 0) and np.all(feats <= 6)  # after ReLU6 and pooling
+
+
+def test_unknown_backbone_lists_valid_names():
+    with pytest.raises(ValueError, match="efficientnet_lite0.*vgg16"):
+        backbones.get_backbone("vgg61")
+
+
+def test_keras_application_offline_gives_clear_message(tmp_path, monkeypatch):
+    # No cached weights and no way out: a proxy on a closed local port.
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    for var in ("https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY"):
+        monkeypatch.setenv(var, "http://127.0.0.1:9")
+    with pytest.raises(backbones.BackboneUnavailableError) as info:
+        backbones.get_backbone("vgg16")
+    message = str(info.value)
+    assert str(tmp_path / "models") in message and "efficientnet_lite0" in message
+
+
+class _Boom:
+    def __reduce__(self):
+        return (os.system, ("touch " + _Boom.marker,))
+
+
+def test_restricted_unpickler_refuses_os_system(tmp_path):
+    marker = tmp_path / "pwned"
+    _Boom.marker = str(marker)
+    payload = pickle.dumps(_Boom(), protocol=2)
+    with pytest.raises(torch_pickle.UnsafePickleError, match="system"):
+        torch_pickle.restricted_loads(payload)
+    assert not marker.exists()
+
+
+def test_crafted_pth_is_refused_without_side_effect(tmp_path):
+    marker = tmp_path / "pwned"
+    _Boom.marker = str(marker)
+    path = tmp_path / "evil.pth"
+    with open(path, "wb") as f:
+        for obj in (torch_pickle.MAGIC_NUMBER, torch_pickle.PROTOCOL_VERSION,
+                    {"little_endian": True}, {"w": _Boom()}, []):
+            pickle.dump(obj, f, protocol=2)
+    with pytest.raises(torch_pickle.UnsafePickleError):
+        torch_pickle.load_state_dict(path)
+    assert not marker.exists()
+
+
+def test_state_dict_reads_real_tensors():
+    state = torch_pickle.load_state_dict(backbones.lite0_source())
+    assert state["_conv_stem.weight"].shape == (32, 3, 3, 3)
+    assert state["_fc.weight"].shape == (1000, 1280)
+    assert state["_bn0.num_batches_tracked"].dtype == np.int64
+    assert np.isfinite(state["_fc.weight"]).all() and state["_fc.weight"].std() > 0
+
+
+def test_checksum_mismatch_is_refused(tmp_path):
+    copy = tmp_path / "lite0.pth"
+    shutil.copy(backbones.lite0_source(), copy)
+    data = bytearray(copy.read_bytes())
+    data[-10] ^= 0xFF
+    copy.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="checksum mismatch.*reinstall"):
+        backbones.convert_lite0(copy)
+
+
+def test_damaged_cache_is_rebuilt(tmp_path, monkeypatch):
+    monkeypatch.setenv("TL_CACHE_DIR", str(tmp_path))
+    first = backbones.get_backbone(include_top=True)
+    weights = tmp_path / "efficientnet_lite0.weights.h5"
+    assert weights.exists()
+    weights.write_bytes(b"not a weights file")
+    again = backbones.get_backbone(include_top=True)
+    x = resize_array(skimage.data.chelsea())[None]
+    np.testing.assert_allclose(first(x).numpy(), again(x).numpy(), atol=1e-5)
+    assert weights.stat().st_size > 1_000_000
