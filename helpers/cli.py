@@ -60,7 +60,63 @@ def _add_predict(sub):
     p.set_defaults(func=cmd_predict)
 
 
-_ADDERS = [_add_predict]
+# --------------------------------------------------------------------- data
+
+def cmd_data_fetch(args) -> int:
+    from helpers.data import DatasetUnavailableError, UnsafeArchiveError, fetch
+
+    try:
+        path = fetch(args.name, args.dest)
+    except (DatasetUnavailableError, UnsafeArchiveError, ValueError) as e:
+        _err(str(e))
+        return 1
+    print(f"{args.name} is ready in {path}")
+    return 0
+
+
+def cmd_data_check(args) -> int:
+    from helpers.data import check_folder
+
+    try:
+        report = check_folder(args.folder, labels=args.labels, layout=args.layout,
+                              progress=not args.json)
+    except (FileNotFoundError, NotADirectoryError) as e:
+        _err(str(e))
+        return 2
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2))
+    else:
+        counts = report.counts()
+        print(f"{report.root}: {len(report.files)} usable images in {len(counts)} classes "
+              f"({report.layout} layout, labels: {args.labels})")
+        for label, n in counts.items():
+            print(f"  {n:6d}  {label}")
+        if report.bad:
+            print(f"{len(report.bad)} unusable files (left in place, excluded by the pipelines):")
+            for b in report.bad:
+                print(f"  {b['file']}: {b['reason']}")
+        if report.skipped:
+            print(f"{len(report.skipped)} other files ignored (not image names)")
+    return 0 if report.files else 1
+
+
+def _add_data(sub):
+    p = sub.add_parser("data", help="pre-stage (fetch) or check (offline) datasets")
+    dsub = p.add_subparsers(dest="data_command", required=True)
+    f = dsub.add_parser("fetch", help="download, verify and extract a dataset (online)")
+    f.add_argument("name", help="cats_vs_dogs or oxford_pets")
+    f.add_argument("--dest", default=None, help="folder to stage into (default: the cache)")
+    f.set_defaults(func=cmd_data_fetch)
+    c = dsub.add_parser("check", help="scan an image folder; never changes it")
+    c.add_argument("folder")
+    c.add_argument("--labels", choices=["species", "breed"], default="breed",
+                   help="for Oxford-style names: species (cat/dog) or breed")
+    c.add_argument("--layout", choices=["oxford", "subfolders"], default=None)
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(func=cmd_data_check)
+
+
+_ADDERS = [_add_predict, _add_data]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -42,9 +42,10 @@ def to_rgb(img: Image.Image) -> Image.Image:
     return img
 
 
-def open_image(path) -> Image.Image:
+def open_image(path, max_pixels=None) -> Image.Image:
     """Open and fully decode ``path`` as RGB, or raise :class:`ImageError` saying why."""
     path = Path(path)
+    limit = max_pixels or MAX_PIXELS
     if not path.exists():
         raise ImageError(f"{path}: no such file (check the path)")
     if path.is_dir():
@@ -56,10 +57,10 @@ def open_image(path) -> Image.Image:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as img:
-                if img.width * img.height > MAX_PIXELS:
+                if img.width * img.height > limit:
                     raise ImageError(
                         f"{path}: {img.width}x{img.height} pixels is over the limit of "
-                        f"{MAX_PIXELS} (a decompression bomb?); shrink it or raise TL_MAX_PIXELS")
+                        f"{limit} (a decompression bomb?); shrink it or raise TL_MAX_PIXELS")
                 img.seek(0)  # first frame of a GIF
                 img.load()
                 return to_rgb(img)

@@ -1,0 +1,210 @@
+import hashlib
+import io
+import json
+import os
+import subprocess
+import sys
+import tarfile
+import zipfile
+
+import numpy as np
+import pytest
+import skimage.data
+from PIL import Image
+
+from helpers import data
+
+CHELSEA = skimage.data.chelsea()          # a cat, 300x451 RGB
+COFFEE = skimage.data.coffee()
+
+
+def jpeg_bytes(array, **kw):
+    buf = io.BytesIO()
+    Image.fromarray(array).save(buf, format="JPEG", **kw)
+    return buf.getvalue()
+
+
+@pytest.fixture
+def messy_folder(tmp_path):
+    """An Oxford-style folder with good images and every kind of bad one."""
+    root = tmp_path / "messy"
+    root.mkdir()
+    (root / "Bengal_1.jpg").write_bytes(jpeg_bytes(CHELSEA))
+    (root / "Bengal_2.jpg").write_bytes(jpeg_bytes(CHELSEA[::-1]))
+    Image.fromarray(CHELSEA).convert("CMYK").save(root / "Bengal_3.jpg", format="JPEG")
+    Image.fromarray(CHELSEA).save(root / "Bengal_4.jpg", format="PNG")       # PNG named .jpg
+    Image.fromarray(CHELSEA).convert("P").save(root / "Bengal_5.jpg", format="GIF")
+    gray16 = (np.asarray(Image.fromarray(COFFEE).convert("L"), np.uint16) * 257)
+    Image.fromarray(gray16).save(root / "beagle_1.png")                      # 16-bit
+    Image.fromarray(COFFEE).convert("L").save(root / "beagle_2.jpg")         # grayscale
+    Image.fromarray(COFFEE).convert("RGBA").save(root / "beagle_3.png")      # alpha
+    (root / "beagle_4.jpg").write_bytes(jpeg_bytes(COFFEE)[:2000])           # truncated
+    (root / "beagle_5.jpg").write_bytes(b"")                                 # zero bytes
+    (root / "beagle_6.jpg").write_text("I am a text file")                   # text as .jpg
+    Image.new("1", (9000, 9000)).save(root / "beagle_7.png")                 # 81 megapixels
+    (root / "notes.txt").write_text("not an image")
+    return root
+
+
+def tree_digest(root):
+    h = hashlib.sha256()
+    for p in sorted(root.rglob("*")):
+        if p.is_file():
+            h.update(p.name.encode() + p.read_bytes())
+    return h.hexdigest()
+
+
+def test_check_reports_bad_files_and_changes_nothing(messy_folder):
+    before = tree_digest(messy_folder)
+    report = data.check_folder(messy_folder, labels="species", use_cache=False)
+    assert tree_digest(messy_folder) == before            # nothing deleted or rewritten
+    bad = {b["file"]: b["reason"] for b in report.bad}
+    assert set(bad) == {"beagle_4.jpg", "beagle_5.jpg", "beagle_6.jpg", "beagle_7.png"}
+    assert "truncated" in bad["beagle_4.jpg"] or "damaged" in bad["beagle_4.jpg"]
+    assert "empty" in bad["beagle_5.jpg"]
+    assert "not an image" in bad["beagle_6.jpg"]
+    assert "pixels" in bad["beagle_7.png"]
+    assert report.counts() == {"cat": 5, "dog": 3}
+    assert [s["file"] for s in report.skipped] == ["notes.txt"]
+
+
+def test_pipeline_decodes_by_content_and_skips_bad(messy_folder):
+    report = data.check_folder(messy_folder, labels="species")
+    images = data.load_images(report.paths(), image_size=64)
+    assert images.shape == (8, 64, 64, 3)
+    assert images.dtype == np.float32 and 0 <= images.min() and images.max() <= 255
+    # every decoded image has real content, including CMYK, GIF, 16-bit and grayscale
+    assert all(img.std() > 5 for img in images)
+
+
+def test_cached_report_is_reused_and_detects_changes(messy_folder):
+    data.check_folder(messy_folder, labels="species")
+    (messy_folder / "beagle_5.jpg").write_bytes(jpeg_bytes(COFFEE))  # repaired by the user
+    report = data.check_folder(messy_folder, labels="species")
+    assert "beagle_5.jpg" in report.files
+
+
+def test_labels_from_names_and_subfolders(tmp_path):
+    assert data.oxford_label("Abyssinian_12.jpg") == "cat"
+    assert data.oxford_label("american_pit_bull_terrier_3.jpg") == "dog"
+    assert data.oxford_label("american_pit_bull_terrier_3.jpg", "breed") == "american_pit_bull_terrier"
+    assert data.oxford_label("IMG0001.jpg") is None
+    for cls in ("Cat", "Dog"):
+        (tmp_path / cls).mkdir()
+        for i in range(3):
+            (tmp_path / cls / f"{i}.jpg").write_bytes(jpeg_bytes(CHELSEA))
+    report = data.check_folder(tmp_path)
+    assert report.layout == "subfolders" and report.counts() == {"Cat": 3, "Dog": 3}
+
+
+def test_missing_empty_and_one_class_folders(tmp_path):
+    with pytest.raises(data.DatasetUnavailableError, match="no such folder"):
+        data.check_folder(tmp_path / "nowhere")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(ValueError, match="no usable images"):
+        data.load_folder(empty)
+    one = tmp_path / "one"
+    one.mkdir()
+    (one / "Bengal_1.jpg").write_bytes(jpeg_bytes(CHELSEA))
+    with pytest.raises(ValueError, match="only one class"):
+        data.load_folder(one)
+
+
+def test_find_dataset_offline_explains_staging(tmp_path, monkeypatch):
+    monkeypatch.setenv("TL_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("TL_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(data, "_online", lambda: False)
+    with pytest.raises(data.DatasetUnavailableError, match="data fetch cats_vs_dogs"):
+        data.find_dataset("cats_vs_dogs", download_if_missing=True)
+    assert not any((tmp_path / "cache").rglob("*.tmp*"))
+
+
+def test_split_is_stratified_seeded_and_saved(pets_mini, tmp_path, monkeypatch):
+    monkeypatch.setenv("TL_CACHE_DIR", str(tmp_path))
+    report = data.check_folder(pets_mini, labels="breed")
+    a = data.make_split(report, seed=1)
+    b = data.make_split(report, seed=1)
+    assert a.test == b.test and a.train == b.train
+    assert not set(a.train) & set(a.test) and not set(a.val) & set(a.test)
+    assert len(a.train) + len(a.val) + len(a.test) == 365
+    assert len({a.labels[f] for f in a.train}) == 37        # every breed is trained on
+    assert list((tmp_path / "splits").glob("*.json"))
+
+
+def test_checksum_mismatch_keeps_the_file(tmp_path):
+    f = tmp_path / "archive.zip"
+    f.write_bytes(b"some bytes")
+    with pytest.raises(ValueError, match="checksum mismatch"):
+        data.verify_file(f, "0" * 64)
+    assert f.exists()
+
+
+def test_hostile_archives_are_refused(tmp_path):
+    evil_tar = tmp_path / "evil.tar.gz"
+    with tarfile.open(evil_tar, "w:gz") as tar:
+        payload = b"gotcha"
+        info = tarfile.TarInfo("../outside.txt")
+        info.size = len(payload)
+        tar.addfile(info, io.BytesIO(payload))
+    dest = tmp_path / "dest"
+    with pytest.raises(data.UnsafeArchiveError, match=r"outside"):
+        data.safe_extract(evil_tar, dest)
+    assert not (tmp_path / "outside.txt").exists()
+
+    link_tar = tmp_path / "link.tar"
+    with tarfile.open(link_tar, "w") as tar:
+        info = tarfile.TarInfo("images/passwd")
+        info.type, info.linkname = tarfile.SYMTYPE, "/etc/passwd"
+        tar.addfile(info)
+    with pytest.raises(data.UnsafeArchiveError, match="link"):
+        data.safe_extract(link_tar, dest)
+
+    evil_zip = tmp_path / "evil.zip"
+    with zipfile.ZipFile(evil_zip, "w") as zf:
+        zf.writestr("ok.txt", "fine")
+        zf.writestr("/abs/evil.txt", "bad")
+    with pytest.raises(data.UnsafeArchiveError, match="absolute"):
+        data.safe_extract(evil_zip, dest)
+    assert not (dest / "ok.txt").exists()                  # checked before writing anything
+
+    good = tmp_path / "good.zip"
+    with zipfile.ZipFile(good, "w") as zf:
+        zf.writestr("PetImages/Cat/1.jpg", jpeg_bytes(CHELSEA))
+    data.safe_extract(good, dest)
+    assert (dest / "PetImages" / "Cat" / "1.jpg").exists()
+
+
+def test_feature_cache_reuses_and_rebuilds(tmp_path, monkeypatch):
+    monkeypatch.setenv("TL_CACHE_DIR", str(tmp_path / "cache"))
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    files = []
+    for i, img in enumerate([CHELSEA, COFFEE]):
+        f = folder / f"Bengal_{i}.jpg"
+        f.write_bytes(jpeg_bytes(img))
+        files.append(f)
+    first = data.cached_features("efficientnet_lite0", files, image_size=96, progress=False)
+    assert first.shape == (2, 1280)
+    cached = list((tmp_path / "cache" / "features").glob("*.npz"))
+    assert len(cached) == 1
+    again = data.cached_features("efficientnet_lite0", files, image_size=96, progress=False)
+    np.testing.assert_array_equal(first, again)
+    files[1].write_bytes(jpeg_bytes(CHELSEA))              # an input changed
+    changed = data.cached_features("efficientnet_lite0", files, image_size=96, progress=False)
+    np.testing.assert_allclose(changed[0], changed[1], atol=1e-4)
+    assert len(list((tmp_path / "cache" / "features").glob("*.npz"))) == 2
+
+
+def test_data_check_command_on_pets_mini(pets_mini):
+    out = subprocess.run([sys.executable, "-m", "helpers", "data", "check", str(pets_mini),
+                          "--json"], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    assert report["usable"] == 365 and len(report["classes"]) == 37 and report["bad"] == []
+
+
+def test_data_check_command_on_missing_folder(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "helpers", "data", "check",
+                          str(tmp_path / "nope")], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 2 and "no such folder" in out.stderr
