@@ -119,6 +119,15 @@ def available_backbones() -> list[str]:
     return list(BACKBONES)
 
 
+def weights_available(name: str) -> bool:
+    """Whether ``name`` can be built without a download (Lite0 always can). Notebook 01."""
+    spec = _spec(name)
+    if spec.offline:
+        return True
+    keras_home = os.environ.get("KERAS_HOME", os.path.join(os.path.expanduser("~"), ".keras"))
+    return (Path(keras_home) / "models" / spec.weights_file).exists()
+
+
 def _spec(name: str) -> BackboneSpec:
     try:
         return BACKBONES[name]

@@ -116,7 +116,32 @@ def _add_data(sub):
     c.set_defaults(func=cmd_data_check)
 
 
-_ADDERS = [_add_predict, _add_data]
+# ------------------------------------------------------------------- course
+
+def cmd_course(args) -> int:
+    from helpers import course
+
+    notebooks = args.notebooks or None
+    if args.store_checked:
+        for path in notebooks or course.course_notebooks():
+            kept = course.store_checked(path, env={"TL_PROFILE": args.profile or "ci"})
+            print(f"{path}: kept the outputs of {kept} checked cells")
+        return 0
+    return course.run_course(args.out, notebooks, args.profile)
+
+
+def _add_course(sub):
+    p = sub.add_parser("course", help="run every notebook headless into an output folder")
+    p.add_argument("notebooks", nargs="*", help="default: notebooks/ then lab/")
+    p.add_argument("--out", default="output")
+    p.add_argument("--profile", choices=["full", "ci"], default=None,
+                   help="overrides TL_PROFILE for the run")
+    p.add_argument("--store-checked", action="store_true",
+                   help="(maintainers) refresh the outputs nbval compares, strip the rest")
+    p.set_defaults(func=cmd_course)
+
+
+_ADDERS = [_add_predict, _add_data, _add_course]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,116 @@
+"""Run the course's notebooks headless: ``python -m helpers course``.
+
+Each notebook (``notebooks/`` in order, then ``lab/``) is executed into the
+output folder as an executed ``.ipynb`` and an ``.html`` page. A notebook that
+stops because its data is missing is reported as such, with the fix, rather
+than as a crash; the others still run.
+
+``python -m helpers course --store-checked`` refreshes, in place, the outputs
+of the cells that nbval compares (``# NBVAL_CHECK_OUTPUT``) and strips every
+other output: how the notebooks are stored in the repository.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+CHECK_MARK = "NBVAL_CHECK_OUTPUT"
+MISSING_DATA_ERRORS = ("DatasetUnavailableError", "BackboneUnavailableError")
+
+
+def course_notebooks(root=".") -> list[Path]:
+    root = Path(root)
+    found = sorted((root / "notebooks").glob("[0-9]*.ipynb"))
+    found += sorted((root / "lab").glob("*.ipynb"))
+    return found
+
+
+def execute(path, timeout=1800, env=None):
+    """Execute a notebook in its own folder; returns (notebook, error or None)."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    nb = nbformat.read(path, as_version=4)
+    saved = dict(os.environ)
+    os.environ.update(env or {})
+    try:
+        client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                                resources={"metadata": {"path": str(Path(path).parent)}})
+        try:
+            client.execute()
+            return nb, None
+        except CellExecutionError as e:
+            return nb, e
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def _summary(error) -> str:
+    text = str(error)
+    for name in MISSING_DATA_ERRORS:
+        if name in text:
+            lines = [ln for ln in text.splitlines() if name in ln]
+            return "missing data: " + (lines[-1] if lines else name)
+    last = [ln for ln in text.splitlines() if ln.strip()]
+    return "failed: " + (last[-1] if last else "error")
+
+
+def run_course(out="output", notebooks=None, profile=None) -> int:
+    """Execute every notebook into ``out``; print a report; return the exit status."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    out = Path(out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    env = {"TL_OUTPUT_DIR": str(out)}
+    if profile:
+        env["TL_PROFILE"] = profile
+    results = []
+    for path in notebooks or course_notebooks():
+        path = Path(path)
+        print(f"running {path} ...", flush=True)
+        start = time.perf_counter()
+        nb, error = execute(path, env=env)
+        seconds = time.perf_counter() - start
+        target = out / path.name
+        nbformat.write(nb, target)
+        html, _ = HTMLExporter().from_notebook_node(nb)
+        target.with_suffix(".html").write_text(html, encoding="utf-8")
+        status = "ok" if error is None else _summary(error)
+        results.append((path, status, seconds))
+        print(f"  {status} ({seconds:.0f} s) -> {target}", flush=True)
+    print("\nsummary:")
+    for path, status, seconds in results:
+        print(f"  {path.name:40} {status} ({seconds:.0f} s)")
+    missing = [r for r in results if r[1].startswith("missing data")]
+    if missing:
+        print("\nSome notebooks need data that is not here. Pre-stage it "
+              "(`python -m helpers data fetch NAME` online, then set TL_DATA_DIR), or run "
+              "the small profile on the bundled photos: TL_PROFILE=ci make course")
+    return 0 if all(r[1] == "ok" for r in results) else 1
+
+
+def store_checked(path, env=None) -> int:
+    """Execute ``path`` and keep only the outputs of NBVAL_CHECK_OUTPUT cells, in place."""
+    import nbformat
+
+    nb, error = execute(path, env=env)
+    if error is not None:
+        raise RuntimeError(f"{path}: {_summary(error)}")
+    kept = 0
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        if CHECK_MARK in cell.source:
+            kept += 1
+            cell.outputs = [o for o in cell.outputs if o.get("output_type") == "stream"
+                            and o.get("name") == "stdout"]
+        else:
+            cell.outputs = []
+        cell.execution_count = None
+    nbformat.write(nb, path)
+    return kept

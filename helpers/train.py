@@ -1,0 +1,194 @@
+"""Classifier heads on cached features, full models, and fine-tuning.
+
+Introduced in notebook 01 (a head on frozen features) and notebook 02
+(fine-tuning the top of the backbone).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from helpers.backbones import get_backbone
+
+
+def set_seed(seed: int) -> None:
+    """Seed Python, NumPy and TensorFlow in one call. Notebook 01."""
+    keras.utils.set_random_seed(seed)
+
+
+def make_head(num_features: int, num_classes: int, dropout: float = 0.2,
+              name: str = "head") -> keras.Model:
+    """Dropout and one softmax layer on pooled features. Notebook 01."""
+    return keras.Sequential([
+        keras.Input(shape=(num_features,), name="features"),
+        keras.layers.Dropout(dropout, name="head_dropout"),
+        keras.layers.Dense(num_classes, activation="softmax", name="head_dense"),
+    ], name=name)
+
+
+def _metrics(num_classes):
+    metrics = ["accuracy"]
+    if num_classes > 5:
+        metrics.append(keras.metrics.SparseTopKCategoricalAccuracy(k=3, name="top3"))
+    return metrics
+
+
+def train_head(x_train, y_train, x_val, y_val, num_classes, epochs=30, batch_size=32,
+               learning_rate=1e-3, dropout=0.2, seed=42, verbose=0):
+    """Train a head on cached features; returns ``(head, history, seconds)``. Notebook 01.
+
+    Keeps the weights of the epoch with the best validation loss.
+    """
+    set_seed(seed)
+    head = make_head(x_train.shape[1], num_classes, dropout)
+    head.compile(optimizer=keras.optimizers.Adam(learning_rate),
+                 loss="sparse_categorical_crossentropy", metrics=_metrics(num_classes))
+    stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=8,
+                                         restore_best_weights=True)
+    start = time.perf_counter()
+    history = head.fit(x_train, y_train, validation_data=(x_val, y_val), epochs=epochs,
+                       batch_size=batch_size, callbacks=[stop], verbose=verbose)
+    return head, history, time.perf_counter() - start
+
+
+def default_strategy():
+    """MirroredStrategy on a machine with several GPUs, else the default one. Notebook 02."""
+    gpus = tf.config.list_logical_devices("GPU")
+    if len(gpus) > 1:
+        return tf.distribute.MirroredStrategy()
+    return tf.distribute.get_strategy()
+
+
+def augmentation(seed=42) -> keras.Sequential:
+    """Random flips, small rotations and zooms, active only in training. Notebook 02."""
+    return keras.Sequential([
+        keras.layers.RandomFlip("horizontal", seed=seed),
+        keras.layers.RandomRotation(0.05, seed=seed),
+        keras.layers.RandomZoom(0.1, seed=seed),
+    ], name="augmentation")
+
+
+def build_classifier(head: keras.Model, backbone_name="efficientnet_lite0",
+                     image_size=224, augment=None, strategy=None,
+                     class_names=None) -> tuple[keras.Model, keras.Model]:
+    """Image in 0..255 -> (augmentation) -> backbone (inference mode) -> head.
+
+    Built inside ``strategy.scope()`` when a strategy is given. The backbone is
+    called with ``training=False``: its BatchNorm layers keep their ImageNet
+    statistics even when its weights are unfrozen for fine-tuning. Returns
+    ``(model, backbone)``; the backbone starts frozen. Notebooks 01-02.
+    """
+    scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
+    with scope:
+        backbone = get_backbone(backbone_name, include_top=False,
+                                input_shape=(image_size, image_size, 3))
+        backbone.trainable = False
+        new_head = keras.models.clone_model(head)
+        new_head.set_weights(head.get_weights())
+        inputs = keras.Input(shape=(image_size, image_size, 3), name="image")
+        x = augment(inputs) if augment is not None else inputs
+        x = backbone(x, training=False)
+        outputs = new_head(x)
+        model = keras.Model(inputs, outputs, name=f"{backbone_name}_classifier")
+    if class_names is not None:
+        model.class_names = list(class_names)
+    return model, backbone
+
+
+def unfreeze_top(backbone: keras.Model, from_layer: str) -> int:
+    """Make the layers from ``from_layer`` to the end trainable, BatchNorm excepted.
+    Returns the number of trainable weight tensors. Notebook 02."""
+    backbone.trainable = True
+    names = [layer.name for layer in backbone.layers]
+    if from_layer not in names:
+        raise ValueError(f"{from_layer!r} is not a layer of {backbone.name}; "
+                         f"e.g. {', '.join(n for n in names if n.endswith('expand_conv'))}")
+    start = names.index(from_layer)
+    for i, layer in enumerate(backbone.layers):
+        frozen = i < start or isinstance(layer, keras.layers.BatchNormalization)
+        layer.trainable = not frozen
+    return len(backbone.trainable_weights)
+
+
+def compile_classifier(model, learning_rate, num_classes, strategy=None):
+    """(Re)compile: a changed ``trainable`` flag only takes effect after this. Notebook 02."""
+    scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
+    with scope:
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate),
+                      loss="sparse_categorical_crossentropy", metrics=_metrics(num_classes))
+    return model
+
+
+def fit_with_checkpoint(model, train_ds, val_ds, epochs, checkpoint: Path, patience=3,
+                        verbose=0):
+    """Fit, keep the best weights by validation loss (saved to ``checkpoint``) and
+    stop early. The weights before training count as a candidate too, so the
+    result is never worse on validation than the start. Returns
+    ``(history_dict, seconds)``. Notebook 02."""
+    checkpoint = Path(checkpoint)
+    checkpoint.parent.mkdir(parents=True, exist_ok=True)
+    start_metrics = model.evaluate(val_ds, verbose=0, return_dict=True)
+    model.save_weights(checkpoint)
+
+    class KeepBest(keras.callbacks.Callback):
+        best = start_metrics["loss"]
+
+        def on_epoch_end(self, epoch, logs=None):
+            if logs["val_loss"] < self.best:
+                self.best = logs["val_loss"]
+                self.model.save_weights(checkpoint)
+
+    keep = KeepBest()
+    stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience)
+    t0 = time.perf_counter()
+    history = model.fit(train_ds, validation_data=val_ds, epochs=epochs,
+                        callbacks=[keep, stop], verbose=verbose)
+    seconds = time.perf_counter() - t0
+    model.load_weights(checkpoint)
+    hist = dict(history.history)
+    hist["start_val_loss"] = start_metrics["loss"]
+    hist["start_val_accuracy"] = start_metrics["accuracy"]
+    return hist, seconds
+
+
+def evaluate_probs(model, files, image_size=224, batch_size=32) -> np.ndarray:
+    """Class probabilities of a full model on image files (tf.data, tf.function). Notebook 02."""
+    from helpers.data import extract_features
+
+    return extract_features(model, files, image_size, batch_size, progress=False)
+
+
+def save_classifier(model: keras.Model, path, class_names) -> Path:
+    """Save a full classifier as ``.keras`` with its class names inside. Notebook 01."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    model.save(path)
+    # class names travel in a JSON entry inside the .keras zip archive
+    import json
+    import zipfile
+
+    with zipfile.ZipFile(path, "a") as zf:
+        zf.writestr("class_names.json", json.dumps(list(class_names)))
+    return path
+
+
+def load_classifier(path) -> tuple[keras.Model, list[str] | None]:
+    """Load a ``.keras`` classifier and the class names saved with it. Notebook 01."""
+    import json
+    import zipfile
+
+    import helpers.backbones  # noqa: F401  (registers ImagePreprocess)
+
+    path = Path(path)
+    model = keras.models.load_model(path, compile=False)
+    names = None
+    with zipfile.ZipFile(path) as zf:
+        if "class_names.json" in zf.namelist():
+            names = json.loads(zf.read("class_names.json"))
+    return model, names
