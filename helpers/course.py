@@ -102,15 +102,14 @@ def store_checked(path, env=None) -> int:
     if error is not None:
         raise RuntimeError(f"{path}: {_summary(error)}")
     kept = 0
-    for cell in nb.cells:
-        if cell.cell_type != "code":
-            continue
+    for count, cell in enumerate(c for c in nb.cells if c.cell_type == "code"):
+        cell.execution_count = None
         if CHECK_MARK in cell.source:
             kept += 1
             cell.outputs = [o for o in cell.outputs if o.get("output_type") == "stream"
                             and o.get("name") == "stdout"]
+            cell.execution_count = count + 1  # nbval skips checked cells that never ran
         else:
             cell.outputs = []
-        cell.execution_count = None
     nbformat.write(nb, path)
     return kept
