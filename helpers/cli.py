@@ -116,6 +116,114 @@ def _add_data(sub):
     c.set_defaults(func=cmd_data_check)
 
 
+# ------------------------------------------------------------ dream, attack
+
+def _class_or_exit(name):
+    from helpers.labels import UnknownClassError, find_class
+
+    try:
+        return find_class(name)
+    except UnknownClassError as e:
+        _err(str(e))
+        return None
+
+
+def cmd_dream(args) -> int:
+    from helpers.backbones import get_backbone
+    from helpers.images import load_image, save_png
+    from helpers.labels import imagenet_labels
+    from helpers.optimize import dream, robust_probability
+
+    target = _class_or_exit(args.cls)
+    if target is None:
+        return 2
+    model = get_backbone(args.backbone, include_top=True)
+    result = dream(model, target, steps=args.steps, tv_weight=args.tv, jitter=args.jitter,
+                   seed=args.seed, progress=not args.json)
+    path = save_png(result.image, args.out)
+    saved = load_image(path, size=None)          # judge the 8-bit PNG, not the float image
+    prob = float(model(saved[None], training=False)[0, target])
+    robust = robust_probability(model, saved, target, seed=args.seed)
+    report = {"class": {"index": target, "label": imagenet_labels()[target]},
+              "prob": prob, "robust_prob": robust, "seconds": round(result.seconds, 2),
+              "steps": result.steps, "file": str(path)}
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(f"{path}: p({report['class']['label']}) = {prob:.3f}, robust p = {robust:.3f} "
+              f"({result.steps} steps, {result.seconds:.1f} s)")
+    return 0
+
+
+def cmd_attack(args) -> int:
+    import numpy as np
+
+    from helpers.backbones import get_backbone
+    from helpers.images import ImageError, load_image, save_png
+    from helpers.labels import imagenet_labels
+    from helpers.optimize import attack, parse_epsilon
+
+    target = _class_or_exit(args.target)
+    if target is None:
+        return 2
+    try:
+        epsilon = parse_epsilon(args.eps)
+        image = np.round(load_image(args.image, 224))
+    except (ValueError, ImageError) as e:
+        _err(str(e))
+        return 2
+    model = get_backbone(args.backbone, include_top=True)
+    result = attack(model, image, target, epsilon=epsilon, steps=args.steps, seed=args.seed)
+    path = save_png(result.image, args.out)
+    saved = load_image(path, size=None)
+    labels = imagenet_labels()
+
+    def top(x):
+        probs = model(x[None], training=False).numpy()[0]
+        i = int(probs.argmax())
+        return {"index": i, "label": labels[i], "prob": float(probs[i])}, probs
+
+    original, _ = top(image)
+    adversarial, probs = top(saved)
+    report = {"original": original, "adversarial": adversarial,
+              "target": {"index": target, "label": labels[target]},
+              "target_prob": float(probs[target]),
+              "linf": float(np.abs(saved - image).max()), "epsilon": epsilon,
+              "success": adversarial["index"] == target, "steps": result.steps,
+              "seconds": round(result.seconds, 2), "file": str(path)}
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(f"original:    {original['label']} ({original['prob']:.3f})")
+        print(f"adversarial: {adversarial['label']} ({adversarial['prob']:.3f}); "
+              f"p({labels[target]}) = {report['target_prob']:.3f}; "
+              f"L-inf {report['linf']:.0f}/255; saved to {path}")
+    return 0 if report["success"] else 1
+
+
+def _add_optimize(sub):
+    d = sub.add_parser("dream", help="optimise noise into the 'ideal' image of a class")
+    d.add_argument("cls", metavar="CLASS", help="ImageNet class name or index, e.g. tabby")
+    d.add_argument("--out", required=True, help="PNG file to write")
+    d.add_argument("--steps", type=int, default=300)
+    d.add_argument("--tv", type=float, default=0.1, help="total-variation weight per pixel")
+    d.add_argument("--jitter", type=int, default=16, help="max random shift in px (0: off)")
+    d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--backbone", default="efficientnet_lite0")
+    d.add_argument("--json", action="store_true")
+    d.set_defaults(func=cmd_dream)
+    a = sub.add_parser("attack", help="targeted adversarial example under an L-inf budget")
+    a.add_argument("image", metavar="IMAGE")
+    a.add_argument("--target", required=True, help="ImageNet class name or index")
+    a.add_argument("--eps", default="2/255", help="budget: 2/255, or pixel levels such as 2")
+    a.add_argument("--out", required=True, help="PNG file to write")
+    a.add_argument("--steps", type=int, default=20)
+    a.add_argument("--seed", type=int, default=0)
+    a.add_argument("--backbone", default="efficientnet_lite0")
+    a.add_argument("--json", action="store_true")
+    a.set_defaults(func=cmd_attack)
+
+
 # ------------------------------------------------------------------- course
 
 def cmd_course(args) -> int:
@@ -141,7 +249,7 @@ def _add_course(sub):
     p.set_defaults(func=cmd_course)
 
 
-_ADDERS = [_add_predict, _add_data, _add_course]
+_ADDERS = [_add_predict, _add_data, _add_optimize, _add_course]
 
 
 def build_parser() -> argparse.ArgumentParser:

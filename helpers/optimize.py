@@ -1,0 +1,194 @@
+"""Optimise an input image toward a target class: the "ideal cat" (notebook 03)
+and the adversarial dog (notebook 04) are the same loop.
+
+The loss is the cross-entropy of the model's output to the target class plus
+``tv_weight`` times the total variation of the image per pixel
+(``tf.image.total_variation`` summed over the batch, divided by height x width;
+images are in 0..255). Options: an L-infinity ball around a start image
+(attacks), random jitter at every step (visualisation), rounding to 8 bits in
+the forward pass (so what is optimised is exactly what a PNG stores). Pixels
+always stay in 0..255. Everything random is seeded; the model and image are
+arguments, nothing is global.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+
+import numpy as np
+import tensorflow as tf
+
+
+@dataclasses.dataclass
+class OptimizeResult:
+    image: np.ndarray                       # (H, W, 3) float32 in 0..255
+    history: dict                           # "loss", "prob", "tv": one value per step
+    snapshots: list                         # [(step, image)] when snapshot_every is set
+    seconds: float
+    steps: int
+
+
+def total_variation(images) -> tf.Tensor:
+    """Summed total variation of a batch (``tf.image.total_variation``). Notebook 03."""
+    return tf.reduce_sum(tf.image.total_variation(tf.convert_to_tensor(images, tf.float32)))
+
+
+def jitter_transform(images, max_shift, scale_range=(0.85, 1.15), flip=True, seed=None):
+    """Random shift (up to ``max_shift`` px, wrapping), rescale and horizontal flip,
+    all differentiable. ``seed`` is a stateless seed pair. Notebook 03."""
+    size = images.shape[1]
+    seed = tf.convert_to_tensor(seed if seed is not None else [0, 0], tf.int32)
+    s1, s2, s3, s4 = (seed + k for k in range(4))
+    if max_shift:
+        dy = tf.random.stateless_uniform([], s1, -max_shift, max_shift + 1, tf.int32)
+        dx = tf.random.stateless_uniform([], s2, -max_shift, max_shift + 1, tf.int32)
+        images = tf.roll(images, shift=[dy, dx], axis=[1, 2])
+    if scale_range is not None:
+        scale = tf.random.stateless_uniform([], s3, scale_range[0], scale_range[1])
+        new = tf.cast(tf.round(scale * size), tf.int32)
+        images = tf.image.resize(images, [new, new])
+        images = tf.image.resize_with_crop_or_pad(images, size, size)
+    if flip:
+        do_flip = tf.random.stateless_uniform([], s4) < 0.5
+        images = tf.cond(do_flip, lambda: tf.reverse(images, axis=[2]), lambda: images)
+    return images
+
+
+def robust_probability(model, image, target, n=32, max_shift=16, scale_range=(0.85, 1.15),
+                       seed=0) -> float:
+    """Mean p(target) over ``n`` random shifts, rescales and flips of ``image``.
+
+    A high probability on one exact image proves little (noise can reach
+    p = 1.00); one that survives such small changes means the network really
+    sees the class. Notebook 03.
+    """
+    x = tf.convert_to_tensor(np.asarray(image, np.float32)[None])
+    batch = tf.concat([jitter_transform(x, max_shift, scale_range, True, [seed, i * 7])
+                       for i in range(n)], axis=0)
+    probs = model(tf.clip_by_value(batch, 0.0, 255.0), training=False)
+    return float(tf.reduce_mean(probs[:, target]))
+
+
+def random_start(size=224, seed=0, spread=20.0) -> np.ndarray:
+    """Grey noise to start a visualisation from (seeded). Notebook 03."""
+    rng = np.random.default_rng(seed)
+    return np.clip(127.5 + rng.normal(0.0, spread, (size, size, 3)), 0, 255).astype(np.float32)
+
+
+def optimize_input(model, target: int, start=None, steps=200, learning_rate=2.0,
+                   tv_weight=0.0, epsilon=None, jitter=0, method="adam", quantize=False,
+                   stop_at_prob=None, snapshot_every=None, seed=0, image_size=224,
+                   progress=True) -> OptimizeResult:
+    """Optimise an image so that ``model`` gives class ``target``. Notebooks 03-04.
+
+    ``method="adam"`` takes Adam steps of ``learning_rate`` (pixel units);
+    ``method="sign"`` takes signed-gradient steps of ``learning_rate`` (the
+    iterative projected attack; one step of size epsilon is FGSM). With
+    ``epsilon`` (0..255 units) the image stays within that L-infinity distance of
+    ``start``. ``jitter`` > 0 shifts (up to ``jitter`` px), rescales and flips the
+    image at random before each step. ``stop_at_prob`` ends early once
+    p(target) on the (quantized) image reaches it.
+    """
+    if start is None:
+        start = random_start(image_size, seed)
+    start = tf.constant(np.asarray(start, np.float32)[None])
+    x = tf.Variable(start)
+    opt = tf.keras.optimizers.Adam(learning_rate) if method == "adam" else None
+    if method not in ("adam", "sign"):
+        raise ValueError(f"method must be 'adam' or 'sign', not {method!r}")
+    pixels = float(start.shape[1] * start.shape[2])
+    lower = tf.maximum(start - epsilon, 0.0) if epsilon is not None else 0.0
+    upper = tf.minimum(start + epsilon, 255.0) if epsilon is not None else 255.0
+    target_t = tf.constant(int(target))
+
+    @tf.function
+    def step(seed_pair):
+        with tf.GradientTape() as tape:
+            view = x + tf.stop_gradient(tf.round(x) - x) if quantize else x
+            if jitter:
+                view = jitter_transform(view, jitter, seed=seed_pair)
+            probs = model(view, training=False)
+            p = probs[0, target_t]
+            ce = -tf.math.log(p + 1e-12)
+            tv = total_variation(x) / pixels
+            loss = ce + tv_weight * tv
+        grad = tape.gradient(loss, x)
+        if opt is not None:
+            opt.apply_gradients([(grad, x)])
+        else:
+            x.assign_sub(learning_rate * tf.sign(grad))
+        x.assign(tf.clip_by_value(x, lower, upper))
+        return loss, p, tv
+
+    history = {"loss": [], "prob": [], "tv": []}
+    snapshots = [(0, start.numpy()[0].copy())] if snapshot_every else []
+    iterator = range(steps)
+    if progress:
+        from tqdm.auto import tqdm
+
+        iterator = tqdm(iterator, desc=f"optimising toward class {target}", leave=False)
+    t0 = time.perf_counter()
+    done = 0
+    for i in iterator:
+        loss, p, tv = step(tf.constant([seed, i], tf.int32))
+        history["loss"].append(float(loss))
+        history["prob"].append(float(p))
+        history["tv"].append(float(tv))
+        done = i + 1
+        if snapshot_every and done % snapshot_every == 0:
+            snapshots.append((done, x.numpy()[0].copy()))
+        if stop_at_prob is not None:
+            current = np.round(x.numpy()) if quantize else x.numpy()
+            if float(model(current, training=False)[0, target]) >= stop_at_prob:
+                break
+    image = x.numpy()[0]
+    if quantize:
+        image = np.round(image)
+    return OptimizeResult(image.astype(np.float32), history, snapshots,
+                          time.perf_counter() - t0, done)
+
+
+def dream(model, target, steps=300, tv_weight=0.1, jitter=16, learning_rate=2.0, seed=0,
+          image_size=224, snapshot_every=None, progress=True) -> OptimizeResult:
+    """The "ideal" image of a class, from seeded noise: Adam, TV and jitter. Notebook 03."""
+    return optimize_input(model, target, random_start(image_size, seed), steps=steps,
+                          learning_rate=learning_rate, tv_weight=tv_weight, jitter=jitter,
+                          seed=seed, snapshot_every=snapshot_every, progress=progress)
+
+
+def attack(model, image, target, epsilon=2.0, steps=20, step_size=None, seed=0,
+           progress=False) -> OptimizeResult:
+    """A targeted iterative projected attack within ``epsilon`` (0..255 units),
+    on the 8-bit rounded image, so the saved PNG keeps the effect. Notebook 04."""
+    start = np.round(np.asarray(image, np.float32))
+    step_size = step_size or max(epsilon / 4.0, 0.25)
+    return optimize_input(model, target, start, steps=steps, learning_rate=step_size,
+                          epsilon=epsilon, method="sign", quantize=True, stop_at_prob=0.9,
+                          seed=seed, progress=progress)
+
+
+def fgsm(model, image, target, epsilon=2.0) -> np.ndarray:
+    """One signed-gradient step of size ``epsilon`` toward ``target`` (FGSM). Notebook 04."""
+    start = np.round(np.asarray(image, np.float32))
+    return optimize_input(model, target, start, steps=1, learning_rate=epsilon,
+                          epsilon=epsilon, method="sign", quantize=True,
+                          progress=False).image
+
+
+def parse_epsilon(text) -> float:
+    """``"2/255"`` (a fraction of the 0..255 range) or ``"2"`` (pixel units) -> 2.0."""
+    text = str(text).strip()
+    try:
+        if "/" in text:
+            num, den = text.split("/", 1)
+            value = float(num) / float(den) * 255.0
+        else:
+            value = float(text)
+    except ValueError:
+        raise ValueError(f"cannot read epsilon {text!r}: use a fraction such as 2/255 "
+                         "or a number of pixel levels such as 2") from None
+    if not (value > 0 and math.isfinite(value)):
+        raise ValueError(f"epsilon must be positive, got {text!r}")
+    return round(value, 6)

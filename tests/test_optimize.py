@@ -1,0 +1,97 @@
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import skimage.data
+
+from helpers import optimize
+from helpers.images import load_image, resize_array
+from helpers.labels import DOG_CLASSES
+
+
+def test_loss_falls_and_probability_rises(classifier):
+    result = optimize.optimize_input(classifier, 340, steps=25, learning_rate=2.0,
+                                     seed=1, progress=False)
+    loss = result.history["loss"]
+    assert np.mean(loss[-5:]) < 0.5 * np.mean(loss[:5])
+    assert result.history["prob"][-1] > result.history["prob"][0]
+    assert result.image.min() >= 0 and result.image.max() <= 255
+
+
+def test_larger_tv_weight_gives_smoother_image(classifier):
+    rough = optimize.optimize_input(classifier, 281, steps=30, tv_weight=0.0, seed=3,
+                                    progress=False)
+    smooth = optimize.optimize_input(classifier, 281, steps=30, tv_weight=0.3, seed=3,
+                                     progress=False)
+    tv = lambda r: float(optimize.total_variation(r.image[None]))
+    assert tv(smooth) < 0.5 * tv(rough)
+
+
+def test_seeded_runs_repeat(classifier):
+    a = optimize.optimize_input(classifier, 281, steps=5, jitter=8, seed=7, progress=False)
+    b = optimize.optimize_input(classifier, 281, steps=5, jitter=8, seed=7, progress=False)
+    np.testing.assert_allclose(a.image, b.image, atol=1e-3)
+
+
+def test_linf_bound_holds_exactly_and_attack_flips(classifier):
+    chelsea = np.round(resize_array(skimage.data.chelsea()))
+    result = optimize.attack(classifier, chelsea, target=207, epsilon=2.0, steps=30)
+    assert np.abs(result.image - chelsea).max() <= 2.0
+    assert np.all(result.image == np.round(result.image))
+    assert int(classifier(result.image[None]).numpy().argmax()) == 207  # golden retriever
+
+
+def test_snapshots_for_the_loop_figure(classifier):
+    result = optimize.optimize_input(classifier, 281, steps=6, snapshot_every=3, progress=False)
+    assert [s for s, _ in result.snapshots] == [0, 3, 6]
+
+
+@pytest.mark.parametrize("text,value", [("2/255", 2.0), ("1/255", 1.0), ("4", 4.0)])
+def test_parse_epsilon(text, value):
+    assert optimize.parse_epsilon(text) == value
+
+
+def test_parse_epsilon_rejects_nonsense():
+    with pytest.raises(ValueError, match="2/255"):
+        optimize.parse_epsilon("two")
+
+
+def run(*args):
+    return subprocess.run([sys.executable, "-m", "helpers", *args],
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_attack_command_on_a_dog(samples, tmp_path):
+    out = tmp_path / "adv.png"
+    res = run("attack", str(samples / "dog.jpg"), "--target", "tabby", "--eps", "2/255",
+              "--out", str(out), "--json")
+    assert res.returncode == 0, res.stderr
+    report = json.loads(res.stdout)
+    assert report["original"]["index"] in DOG_CLASSES
+    assert report["success"] and report["adversarial"]["index"] == 281
+    assert report["linf"] <= 2.0
+    saved = load_image(out, size=None)                       # the file is really there
+    original = np.round(load_image(samples / "dog.jpg"))
+    assert np.abs(saved - original).max() <= 2.0
+
+
+def test_dream_command_short(tmp_path):
+    out = tmp_path / "zebra.png"
+    res = run("dream", "zebra", "--out", str(out), "--steps", "40", "--json")
+    assert res.returncode == 0, res.stderr
+    report = json.loads(res.stdout)
+    assert report["class"] == {"index": 340, "label": "zebra"}
+    assert 0 <= report["robust_prob"] <= 1 and report["prob"] > 0.5
+    assert out.exists()
+
+
+def test_commands_reject_unknown_class_and_bad_image(tmp_path):
+    res = run("dream", "tabbby", "--out", str(tmp_path / "x.png"))
+    assert res.returncode == 2 and "tabby" in res.stderr
+    bad = tmp_path / "bad.jpg"
+    bad.write_text("nope")
+    res = run("attack", str(bad), "--target", "tabby", "--out", str(tmp_path / "y.png"))
+    assert res.returncode == 2 and "bad.jpg" in res.stderr
+    assert not (tmp_path / "y.png").exists()
