@@ -224,6 +224,28 @@ def _add_optimize(sub):
     a.set_defaults(func=cmd_attack)
 
 
+# -------------------------------------------------------------------- grade
+
+def cmd_grade(args) -> int:
+    from helpers.grade import format_report, grade
+
+    result = grade(args.model, args.test_dir, args.min_top1, args.min_top3)
+    print(json.dumps(result, indent=2) if args.json else format_report(result))
+    return 0 if result["passed"] else 1
+
+
+def _add_grade(sub):
+    from helpers.grade import MIN_TOP1, MIN_TOP3
+
+    p = sub.add_parser("grade", help="grade a saved lab model on a hidden test folder")
+    p.add_argument("model", metavar="MODEL.keras")
+    p.add_argument("--test-dir", required=True, help="folder of Oxford-named test photos")
+    p.add_argument("--min-top1", type=float, default=MIN_TOP1)
+    p.add_argument("--min-top3", type=float, default=MIN_TOP3)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_grade)
+
+
 # ------------------------------------------------------------------- course
 
 def cmd_course(args) -> int:
@@ -249,7 +271,7 @@ def _add_course(sub):
     p.set_defaults(func=cmd_course)
 
 
-_ADDERS = [_add_predict, _add_data, _add_optimize, _add_course]
+_ADDERS = [_add_predict, _add_data, _add_optimize, _add_grade, _add_course]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,77 @@
+import json
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+from helpers import data, train
+from helpers.grade import grade
+
+
+@pytest.fixture(scope="module")
+def breed_model(pets_mini, tmp_path_factory):
+    """A real breed classifier: Lite0 features of pets-mini's training split + a head."""
+    report = data.check_folder(pets_mini, labels="breed")
+    split = data.make_split(report, seed=42)
+    (tr, ytr), (va, yva) = split.part("train"), split.part("val")
+    head, _, _ = train.train_head(data.cached_features("efficientnet_lite0", tr, progress=False), ytr,
+                                  data.cached_features("efficientnet_lite0", va, progress=False), yva,
+                                  37, epochs=100, dropout=0.5)
+    model, _ = train.build_classifier(head)
+    folder = tmp_path_factory.mktemp("submission")
+    path = train.save_classifier(model, folder / "good.keras", split.classes)
+    test_dir = folder / "hidden_test"
+    test_dir.mkdir()
+    for f in split.test:                 # links, not copies, of the held-out photos
+        (test_dir / f.rsplit("/", 1)[-1]).symlink_to(f)
+    return path, test_dir, split, model
+
+
+def test_grades_a_real_model(breed_model):
+    path, test_dir, split, _ = breed_model
+    result = grade(path, test_dir)
+    assert result["images"] == len(split.test)
+    assert result["top1"] >= 0.8 and result["top3"] >= result["top1"]
+    assert set(result["per_species"]) == {"cat", "dog"}
+    assert result["passed"] and result["score"] == round(100 * result["top1"], 1)
+
+
+def test_grade_command_json(breed_model):
+    path, test_dir, _, _ = breed_model
+    out = subprocess.run([sys.executable, "-m", "helpers", "grade", str(path), "--test-dir",
+                          str(test_dir), "--json"], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["passed"] is True
+
+
+def test_bad_submissions_score_zero(breed_model, tmp_path):
+    path, test_dir, split, model = breed_model
+    missing = grade(tmp_path / "nope.keras", test_dir)
+    assert missing["score"] == 0 and "no such file" in missing["error"]
+
+    garbage = tmp_path / "garbage.keras"
+    garbage.write_bytes(b"PK not really a zip")
+    broken = grade(garbage, test_dir)
+    assert broken["score"] == 0 and "does not load" in broken["error"]
+
+    nameless = tmp_path / "nameless.keras"
+    model.save(nameless)
+    result = grade(nameless, test_dir)
+    assert result["score"] == 0 and "no class names" in result["error"]
+
+    wrong = tmp_path / "wrong.keras"
+    small = keras.Sequential([keras.Input((224, 224, 3)), keras.layers.GlobalAveragePooling2D(),
+                              keras.layers.Dense(5, activation="softmax")])
+    train.save_classifier(small, wrong, split.classes)
+    result = grade(wrong, test_dir)
+    assert result["score"] == 0 and "5 outputs but 37 class names" in result["error"]
+
+
+def test_grade_command_reports_failure_without_crashing(tmp_path, pets_mini):
+    out = subprocess.run([sys.executable, "-m", "helpers", "grade", str(tmp_path / "x.keras"),
+                          "--test-dir", str(pets_mini)], capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 1 and "FAIL (score 0)" in out.stdout
+    assert "Traceback" not in out.stderr
