@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 CHECK_MARK = "NBVAL_CHECK_OUTPUT"
+SKIP_TAG = "nbval-skip"
 MISSING_DATA_ERRORS = ("DatasetUnavailableError", "BackboneUnavailableError")
 
 
@@ -34,6 +35,12 @@ def execute(path, timeout=1800, env=None):
     from nbclient.exceptions import CellExecutionError
 
     nb = nbformat.read(path, as_version=4)
+    # Cells tagged nbval-skip (the lab starter's TODO cells) are not run here either.
+    skipped = {}
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "code" and SKIP_TAG in cell.metadata.get("tags", []):
+            skipped[i] = cell.source
+            cell.source = "pass  # skipped: a TODO cell for students"
     saved = dict(os.environ)
     os.environ.update(env or {})
     try:
@@ -41,12 +48,17 @@ def execute(path, timeout=1800, env=None):
                                 resources={"metadata": {"path": str(Path(path).parent)}})
         try:
             client.execute()
-            return nb, None
+            error = None
         except CellExecutionError as e:
-            return nb, e
+            error = e
     finally:
         os.environ.clear()
         os.environ.update(saved)
+    for i, source in skipped.items():
+        nb.cells[i].source = source
+        nb.cells[i].outputs = []
+        nb.cells[i].execution_count = None
+    return nb, error
 
 
 def _summary(error) -> str:
