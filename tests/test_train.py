@@ -1,0 +1,56 @@
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+
+from helpers import train
+
+
+def test_head_learns_separable_features():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 16)).astype("float32")
+    y = (x[:, 0] > 0).astype("int32")
+    head, history, _ = train.train_head(x[:150], y[:150], x[150:], y[150:], 2, epochs=40)
+    assert min(history.history["loss"]) < 0.8 * history.history["loss"][0]
+    assert (head.predict(x[150:], verbose=0).argmax(1) == y[150:]).mean() >= 0.9
+
+
+def test_fine_tuning_runs_under_mirrored_strategy_on_two_cpus():
+    # A fresh process: logical devices must be configured before TensorFlow starts.
+    code = textwrap.dedent("""
+        import numpy as np, tensorflow as tf
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(
+            cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+        from helpers import train
+        strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+        rng = np.random.default_rng(0)
+        images = rng.uniform(0, 255, (16, 64, 64, 3)).astype("float32")
+        labels = (images[:, :, :32].mean(axis=(1, 2, 3)) > images[:, :, 32:].mean(axis=(1, 2, 3))).astype("int32")
+        head = train.make_head(1280, 2)
+        model, backbone = train.build_classifier(head, image_size=64, strategy=strategy)
+        n = train.unfreeze_top(backbone, "block15_expand_conv")
+        train.compile_classifier(model, 1e-4, 2, strategy)
+        ds = tf.data.Dataset.from_tensor_slices((images, labels)).batch(8)
+        before = [w.numpy().copy() for w in backbone.trainable_weights]
+        hist = model.fit(ds, epochs=2, verbose=0)
+        changed = any(not np.allclose(a, w.numpy()) for a, w in zip(before, backbone.trainable_weights))
+        print("replicas", strategy.num_replicas_in_sync, "trainable", n, "changed", changed,
+              "finite", bool(np.isfinite(hist.history["loss"]).all()))
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "replicas 2" in out.stdout and "changed True" in out.stdout and "finite True" in out.stdout
+
+
+def test_unfreeze_keeps_batchnorm_frozen():
+    head = train.make_head(1280, 2)
+    model, backbone = train.build_classifier(head, image_size=96)
+    train.unfreeze_top(backbone, "block14_expand_conv")
+    import keras
+
+    trainable = [layer for layer in backbone.layers if layer.trainable and layer.weights]
+    assert trainable and not any(isinstance(layer, keras.layers.BatchNormalization)
+                                 for layer in trainable)
+    assert not backbone.get_layer("block13_dwconv").trainable
