@@ -11,7 +11,8 @@ def test_head_learns_separable_features():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(200, 16)).astype("float32")
     y = (x[:, 0] > 0).astype("int32")
-    head, history, _ = train.train_head(x[:150], y[:150], x[150:], y[150:], 2, epochs=40)
+    head, history, _ = train.train_head(x[:150], y[:150], x[150:], y[150:], 2, epochs=200,
+                                        learning_rate=1e-2)
     assert min(history.history["loss"]) < 0.8 * history.history["loss"][0]
     assert (head.predict(x[150:], verbose=0).argmax(1) == y[150:]).mean() >= 0.9
 
