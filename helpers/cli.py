@@ -97,6 +97,7 @@ def cmd_data_check(args) -> int:
                 print(f"  {b['file']}: {b['reason']}")
         if report.skipped:
             print(f"{len(report.skipped)} other files ignored (not image names)")
+        print(f"report (honoured by the pipelines): {report.to_json()['report']}")
     return 0 if report.files else 1
 
 

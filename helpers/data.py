@@ -274,6 +274,33 @@ def find_dataset(name: str, data_dir=None, download_if_missing=False) -> Path:
         f"dataset '{name}' not found (looked in {looked}). {_staging_help(info)}")
 
 
+def resolve_profile(profile: str, dataset: str) -> str:
+    """Turn ``"auto"`` into ``"full"`` or ``"ci"``. Notebook 01.
+
+    ``"full"`` when ``dataset`` is staged here or can be downloaded; otherwise
+    ``"ci"`` (the small profile on pets-mini) when pets-mini is there, saying so;
+    otherwise ``"full"``, which then reports the missing data with the fix.
+    """
+    if profile != "auto":
+        if profile not in ("full", "ci"):
+            raise ValueError(f"unknown profile {profile!r}: use 'auto', 'full' or 'ci'")
+        return profile
+    try:
+        find_dataset(dataset)
+        return "full"
+    except DatasetUnavailableError:
+        pass
+    if dataset_info(dataset).remotes and _online():
+        return "full"
+    try:
+        find_dataset("pets-mini")
+    except DatasetUnavailableError:
+        return "full"
+    print(f"'{dataset}' is not staged here and cannot be downloaded: using the small "
+          "'ci' profile on pets-mini (set TL_PROFILE=full to insist on the full data)")
+    return "ci"
+
+
 # ------------------------------------------------------------------- labels
 
 _OXFORD_NAME = re.compile(r"^(?P<breed>.+)_(?P<number>\d+)$")
@@ -321,11 +348,26 @@ def check_image_file(path, max_pixels=None) -> FileCheck:
             return FileCheck(str(path), False, f"{fmt} images are not supported "
                                                "(use JPEG, PNG, GIF or BMP)", fmt, mode)
         open_image(path, max_pixels=max_pixels)
+        tf_error = _tensorflow_decode_error(path)
+        if tf_error:
+            return FileCheck(str(path), False, f"TensorFlow cannot decode it ({tf_error})",
+                             fmt, mode)
         return FileCheck(str(path), True, "", fmt, mode)
     except ImageError as e:
         return FileCheck(str(path), False, str(e).split(": ", 1)[-1])
     except Exception as e:  # Pillow's own errors on open
         return FileCheck(str(path), False, _reason(e))
+
+
+def _tensorflow_decode_error(path) -> str:
+    """The pipelines decode with TensorFlow: make sure it can, so no epoch dies midway."""
+    import tensorflow as tf
+
+    try:
+        tf.io.decode_image(tf.io.read_file(str(path)), channels=3, expand_animations=False)
+        return ""
+    except (tf.errors.InvalidArgumentError, tf.errors.UnknownError) as e:
+        return e.message.splitlines()[0][:200]
 
 
 def _reason(e: Exception) -> str:
@@ -362,7 +404,8 @@ class FolderReport:
 
     def to_json(self) -> dict:
         return {"root": self.root, "layout": self.layout, "usable": len(self.files),
-                "classes": self.counts(), "bad": self.bad, "skipped": self.skipped}
+                "classes": self.counts(), "bad": self.bad, "skipped": self.skipped,
+                "report": str(_scan_cache_path(Path(self.root)))}
 
 
 def _detect_layout(root: Path) -> str:
@@ -371,6 +414,9 @@ def _detect_layout(root: Path) -> str:
                        for d in subdirs for f in d.iterdir() if f.is_file()):
         return "subfolders"
     return "oxford"
+
+
+_SCAN_VERSION = 2  # bump when check_image_file's verdicts change
 
 
 def _scan_cache_path(root: Path) -> Path:
@@ -398,8 +444,10 @@ def check_folder(root, labels="species", layout=None, use_cache=True,
     cache = {}
     if use_cache:
         try:
-            cache = json.loads(cache_path.read_text())
-        except (OSError, ValueError):
+            saved = json.loads(cache_path.read_text())
+            if saved.get("version") == _SCAN_VERSION:
+                cache = saved["files"]
+        except (OSError, ValueError, AttributeError, KeyError):
             cache = {}
 
     if layout == "subfolders":
@@ -408,7 +456,7 @@ def check_folder(root, labels="species", layout=None, use_cache=True,
     else:
         entries = sorted(p for p in root.iterdir() if p.is_file())
     iterator = entries
-    if progress:
+    if progress and len(entries) > 2000:
         from tqdm.auto import tqdm
 
         iterator = tqdm(entries, desc=f"checking {root.name}", unit="file")
@@ -448,7 +496,7 @@ def check_folder(root, labels="species", layout=None, use_cache=True,
 
     try:
         cache_path.parent.mkdir(parents=True, exist_ok=True)
-        cache_path.write_text(json.dumps(new_cache))
+        cache_path.write_text(json.dumps({"version": _SCAN_VERSION, "files": new_cache}))
     except OSError:
         pass
     return FolderReport(str(root), layout, files, file_labels, bad, skipped)
@@ -457,7 +505,7 @@ def check_folder(root, labels="species", layout=None, use_cache=True,
 def load_folder(root, labels="species", layout=None, min_classes=2) -> FolderReport:
     """:func:`check_folder`, then insist on something to train on: at least
     ``min_classes`` classes. Reports unusable files on stdout. Notebook 01."""
-    report = check_folder(root, labels=labels, layout=layout)
+    report = check_folder(root, labels=labels, layout=layout, progress=True)
     if report.bad:
         print(f"{len(report.bad)} unusable files in {root} are left out "
               f"(left in place; run `python -m helpers data check {root}` for the list)")

@@ -208,3 +208,62 @@ def test_data_check_command_on_missing_folder(tmp_path):
     out = subprocess.run([sys.executable, "-m", "helpers", "data", "check",
                           str(tmp_path / "nope")], capture_output=True, text=True, timeout=300)
     assert out.returncode == 2 and "no such folder" in out.stderr
+
+
+def _tar_of_images(path, names):
+    with tarfile.open(path, "w:gz") as tar:
+        for name in names:
+            payload = jpeg_bytes(CHELSEA if name.split("/")[-1][0].isupper() else COFFEE)
+            info = tarfile.TarInfo(name)
+            info.size = len(payload)
+            tar.addfile(info, io.BytesIO(payload))
+
+
+def test_fetch_tries_mirrors_verifies_and_extracts(tmp_path, monkeypatch):
+    names = [f"images/{b}_{i}.jpg" for b in ("Bengal", "beagle") for i in range(1, 5)]
+    archive = tmp_path / "server" / "images.tar.gz"
+    archive.parent.mkdir()
+    _tar_of_images(archive, names)
+    md5 = hashlib.md5(archive.read_bytes()).hexdigest()
+    info = data.DatasetInfo(
+        "tiny_pets", "test", (data.Remote("images.tar.gz",
+                                          ("file:///nonexistent/images.tar.gz",  # dead mirror
+                                           archive.as_uri()), md5),),
+        "images", "oxford", "https://example.invalid")
+    monkeypatch.setitem(data.DATASETS, "tiny_pets", info)
+    target = data.fetch("tiny_pets", tmp_path / "staged")
+    report = data.check_folder(target / "images", labels="species")
+    assert report.counts() == {"cat": 4, "dog": 4}
+    assert (target / "downloads" / "images.tar.gz").exists()
+
+
+def test_fetch_with_wrong_checksum_fails_clearly(tmp_path, monkeypatch):
+    archive = tmp_path / "images.tar.gz"
+    _tar_of_images(archive, ["images/Bengal_1.jpg"])
+    info = data.DatasetInfo("bad_sum", "test", (data.Remote(
+        "images.tar.gz", (archive.as_uri(),), "0" * 32),), "images", "oxford", "x")
+    monkeypatch.setitem(data.DATASETS, "bad_sum", info)
+    with pytest.raises(data.DatasetUnavailableError, match="images.tar.gz"):
+        data.fetch("bad_sum", tmp_path / "staged")
+    assert not (tmp_path / "staged" / "bad_sum" / "images").exists()
+    assert archive.exists()
+
+
+def test_oxford_official_split(tmp_path):
+    images = tmp_path / "oxford_pets" / "images"
+    ann = tmp_path / "oxford_pets" / "annotations"
+    images.mkdir(parents=True)
+    ann.mkdir()
+    names = [f"{b}_{i}" for b in ("Bengal", "Birman", "beagle", "pug") for i in range(1, 9)]
+    for n in names:
+        (images / f"{n}.jpg").write_bytes(jpeg_bytes(CHELSEA if n[0].isupper() else COFFEE))
+    (images / "pug_8.jpg").write_bytes(b"")            # a corrupt file listed in test.txt
+    trainval = [n for n in names if int(n.rsplit("_", 1)[1]) <= 6]
+    test = [n for n in names if int(n.rsplit("_", 1)[1]) > 6]
+    (ann / "trainval.txt").write_text("".join(f"{n} 1 1 1\n" for n in trainval))
+    (ann / "test.txt").write_text("".join(f"{n} 1 1 1\n" for n in test))
+    split = data.oxford_official_split(images, labels="breed")
+    assert split.classes == ["Bengal", "Birman", "beagle", "pug"]
+    assert len(split.test) == 7 and len(split.train) + len(split.val) == 24
+    assert not any(f.endswith("pug_8.jpg") for f in split.test)
+    assert not set(split.test) & (set(split.train) | set(split.val))

@@ -1,0 +1,67 @@
+"""Feature-extraction throughput per backbone at 224 px, batch 32 (issue: foundation).
+
+Side by side in one process (this machine's speed drifts up to 2x between runs,
+so only the ratios are comparable across runs):
+
+* bare      the model called inside a plain tf.function on an in-memory batch
+* helpers   backbones.feature_extractor, the wrapper the notebooks use
+* predict   model.predict on the same batches
+* bf16      (ResNet50 only, when available) the bare path under mixed_bfloat16
+
+Usage: python benchmarks/backbone_throughput.py [--batches 6] [--backbones a,b]
+"""
+
+import argparse
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from helpers import backbones
+
+
+def images_per_second(fn, batch, repeats):
+    fn(batch)  # warm-up (tracing, oneDNN kernel selection)
+    start = time.perf_counter()
+    for _ in range(repeats):
+        out = fn(batch)
+        np.asarray(out)
+    return repeats * batch.shape[0] / (time.perf_counter() - start)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--batches", type=int, default=6)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--backbones", default=",".join(backbones.available_backbones()))
+    args = parser.parse_args()
+    rng = np.random.default_rng(0)
+    batch = tf.constant(rng.uniform(0, 255, (args.batch_size, 224, 224, 3)).astype("float32"))
+    print(f"batch {args.batch_size} at 224 px, {args.batches} timed batches per path; "
+          f"TF {tf.__version__}, Keras {keras.__version__}")
+    print(f"{'backbone':20} {'bare img/s':>11} {'helpers':>9} {'ratio':>6} {'predict':>8} "
+          f"{'ratio':>6}")
+    for name in args.backbones.split(","):
+        if not backbones.weights_available(name):
+            print(f"{name:20} weights not available offline (skipped)")
+            continue
+        model = backbones.get_backbone(name, include_top=False)
+        bare_fn = tf.function(lambda x, m=model: m(x, training=False))
+        bare = images_per_second(bare_fn, batch, args.batches)
+        helper = images_per_second(backbones.feature_extractor(model), batch, args.batches)
+        pred = images_per_second(lambda x, m=model: m.predict(x, verbose=0, batch_size=len(x)),
+                                 batch, args.batches)
+        print(f"{name:20} {bare:11.1f} {helper:9.1f} {helper / bare:6.2f} {pred:8.1f} "
+              f"{pred / bare:6.2f}")
+        if name == "resnet50":
+            keras.mixed_precision.set_global_policy("mixed_bfloat16")
+            m16 = backbones.get_backbone(name, include_top=False)
+            bf16 = images_per_second(tf.function(lambda x: m16(x, training=False)), batch,
+                                     args.batches)
+            keras.mixed_precision.set_global_policy("float32")
+            print(f"{name + ' bf16':20} {bf16:11.1f} {'':>9} {bf16 / bare:6.2f}  (vs float32 bare)")
+
+
+if __name__ == "__main__":
+    main()
