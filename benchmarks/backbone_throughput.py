@@ -6,7 +6,7 @@ so only the ratios are comparable across runs):
 * bare      the model called inside a plain tf.function on an in-memory batch
 * helpers   backbones.feature_extractor, the wrapper the notebooks use
 * predict   model.predict on the same batches
-* bf16      (ResNet50 only, when available) the bare path under mixed_bfloat16
+* bf16      the bare path under mixed_bfloat16 (helps ResNet50 on CPUs with AVX512-BF16)
 
 Usage: python benchmarks/backbone_throughput.py [--batches 6] [--backbones a,b]
 """
@@ -35,32 +35,41 @@ def main():
     parser.add_argument("--batches", type=int, default=6)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--backbones", default=",".join(backbones.available_backbones()))
+    parser.add_argument("--no-random-weights", dest="random_weights", action="store_false",
+                        help="skip backbones whose ImageNet weights are not here (by default "
+                             "they are timed with random weights, marked *: same speed)")
+    parser.add_argument("--no-bf16", dest="bf16", action="store_false",
+                        help="skip the mixed_bfloat16 row per backbone")
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     batch = tf.constant(rng.uniform(0, 255, (args.batch_size, 224, 224, 3)).astype("float32"))
     print(f"batch {args.batch_size} at 224 px, {args.batches} timed batches per path; "
           f"TF {tf.__version__}, Keras {keras.__version__}")
+    print("* random weights (ImageNet weights not on this machine): same speed, no accuracy")
     print(f"{'backbone':20} {'bare img/s':>11} {'helpers':>9} {'ratio':>6} {'predict':>8} "
           f"{'ratio':>6}")
     for name in args.backbones.split(","):
+        weights, shown = "imagenet", name
         if not backbones.weights_available(name):
-            print(f"{name:20} weights not available offline (skipped)")
-            continue
-        model = backbones.get_backbone(name, include_top=False)
+            if not args.random_weights:
+                print(f"{name:20} weights not available offline (skipped)")
+                continue
+            weights, shown = None, name + "*"
+        model = backbones.get_backbone(name, include_top=False, weights=weights)
         bare_fn = tf.function(lambda x, m=model: m(x, training=False))
         bare = images_per_second(bare_fn, batch, args.batches)
         helper = images_per_second(backbones.feature_extractor(model), batch, args.batches)
         pred = images_per_second(lambda x, m=model: m.predict(x, verbose=0, batch_size=len(x)),
                                  batch, args.batches)
-        print(f"{name:20} {bare:11.1f} {helper:9.1f} {helper / bare:6.2f} {pred:8.1f} "
+        print(f"{shown:20} {bare:11.1f} {helper:9.1f} {helper / bare:6.2f} {pred:8.1f} "
               f"{pred / bare:6.2f}")
-        if name == "resnet50":
+        if args.bf16:
             keras.mixed_precision.set_global_policy("mixed_bfloat16")
-            m16 = backbones.get_backbone(name, include_top=False)
+            m16 = backbones.get_backbone(name, include_top=False, weights=weights)
             bf16 = images_per_second(tf.function(lambda x: m16(x, training=False)), batch,
                                      args.batches)
             keras.mixed_precision.set_global_policy("float32")
-            print(f"{name + ' bf16':20} {bf16:11.1f} {'':>9} {bf16 / bare:6.2f}  (vs float32 bare)")
+            print(f"{shown + ' bf16':20} {bf16:11.1f} {'':>9} {bf16 / bare:6.2f}  (vs float32 bare)")
 
 
 if __name__ == "__main__":

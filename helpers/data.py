@@ -693,16 +693,18 @@ def extract_features(model, files, image_size=224, batch_size=32, progress=True)
 
 
 def cached_features(backbone_name, files, image_size=224, batch_size=32, model=None,
-                    progress=True) -> np.ndarray:
+                    progress=True, bfloat16=False) -> np.ndarray:
     """Pooled backbone features of ``files``, computed once and stored under the
-    course cache. The key covers the backbone, the image size and each file's
+    course cache. ``bfloat16`` computes them in mixed bfloat16 (see
+    ``backbones.BF16_HELPS``). The key covers the backbone, the image size and each file's
     path, size and modification time: change any and the cache is rebuilt.
     Notebook 01.
     """
     files = [str(f) for f in files]
-    key = _features_key(backbone_name, image_size, files)
+    tag = backbone_name + ("-bf16" if bfloat16 else "")
+    key = _features_key(tag, image_size, files)
     folder = cache_dir() / "features"
-    path = folder / f"{backbone_name}-{image_size}-{key[:20]}.npz"
+    path = folder / f"{tag}-{image_size}-{key[:20]}.npz"
     if path.exists():
         try:
             with np.load(path) as saved:
@@ -714,7 +716,7 @@ def cached_features(backbone_name, files, image_size=224, batch_size=32, model=N
         from helpers.backbones import get_backbone
 
         model = get_backbone(backbone_name, include_top=False,
-                             input_shape=(image_size, image_size, 3))
+                             input_shape=(image_size, image_size, 3), bfloat16=bfloat16)
     features = extract_features(model, files, image_size, batch_size, progress)
     try:
         folder.mkdir(parents=True, exist_ok=True)

@@ -106,3 +106,19 @@ def test_damaged_cache_is_rebuilt(tmp_path, monkeypatch):
     x = resize_array(skimage.data.chelsea())[None]
     np.testing.assert_allclose(first(x).numpy(), again(x).numpy(), atol=1e-5)
     assert weights.stat().st_size > 1_000_000
+
+
+def test_bfloat16_backbone_gives_float32_features_close_to_float32():
+    x = resize_array(skimage.data.chelsea())[None]
+    full = backbones.get_backbone(include_top=True)(x).numpy()
+    half_model = backbones.get_backbone(include_top=True, bfloat16=True)
+    half = half_model(x).numpy()
+    assert half.dtype == np.float32
+    assert int(half.argmax()) == int(full.argmax())
+    import keras
+    assert keras.mixed_precision.global_policy().name == "float32"   # restored
+
+
+def test_random_weights_for_timing():
+    model = backbones.get_backbone("efficientnet_lite0", include_top=False, weights=None)
+    assert model.output.shape[-1] == 1280
