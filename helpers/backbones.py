@@ -16,6 +16,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import weakref
 from pathlib import Path
 
 import keras
@@ -379,14 +380,21 @@ def get_backbone(name: str = DEFAULT_BACKBONE, include_top: bool = False,
                        name="efficientnet_lite0_features")
 
 
+_EXTRACTORS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
 def feature_extractor(model: keras.Model):
     """Wrap ``model`` for fast inference: a ``tf.function`` called in inference mode.
 
     ``model.predict`` on small batches loses 10-30% to its per-call overhead on a
-    CPU; this is what the notebooks use to extract features. Notebook 01.
+    CPU; this is what the notebooks use to extract features. The wrapper is made
+    once per model and reused, so it is traced once, not at every call. Notebook 01.
     """
-    @tf.function(reduce_retracing=True)
-    def run(images):
-        return model(images, training=False)
+    run = _EXTRACTORS.get(model)
+    if run is None:
+        @tf.function(reduce_retracing=True)
+        def run(images):
+            return model(images, training=False)
 
+        _EXTRACTORS[model] = run
     return run

@@ -617,7 +617,9 @@ def decode_image(path, image_size=224):
 
     data = tf.io.read_file(path)
     image = tf.io.decode_image(data, channels=3, expand_animations=False, dtype=tf.uint8)
-    image = tf.image.resize(image, (image_size, image_size), antialias=True)
+    # Bilinear without antialiasing, as keras.utils.image_dataset_from_directory does:
+    # antialiasing made the whole pipeline about 30% slower than the model alone.
+    image = tf.image.resize(image, (image_size, image_size), method="bilinear")
     image.set_shape((image_size, image_size, 3))
     return image
 
@@ -664,7 +666,7 @@ def load_images(files, image_size=224) -> np.ndarray:
 
 def _features_key(backbone_name, image_size, files) -> str:
     h = hashlib.sha256()
-    h.update(f"{backbone_name}|{image_size}|v1".encode())
+    h.update(f"{backbone_name}|{image_size}|v2".encode())  # v2: resize without antialias
     for f in files:
         st = os.stat(f)
         h.update(f"{f}|{st.st_size}|{st.st_mtime_ns}\n".encode())

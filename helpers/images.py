@@ -79,7 +79,7 @@ def load_image(path, size=224) -> np.ndarray:
     """An image file as a float32 array in 0..255, shape (size, size, 3). Notebook 01.
 
     ``size=None`` keeps the original size. Resizing squashes to a square, as the
-    tf.data pipelines do (bilinear, antialiased).
+    tf.data pipelines do (bilinear).
     """
     img = open_image(path)
     if size is not None:
