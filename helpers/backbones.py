@@ -112,13 +112,17 @@ class ImagePreprocess(keras.layers.Layer):
         return {**super().get_config(), "mode": self.mode}
 
 
+def keras_home() -> Path:
+    """Keras' own folder: ``$KERAS_HOME`` or ``~/.keras`` (weights go in ``models/``)."""
+    return Path(os.environ.get("KERAS_HOME", os.path.join(os.path.expanduser("~"), ".keras")))
+
+
 def cache_dir() -> Path:
     """Where converted weights are cached: ``$TL_CACHE_DIR`` or ``~/.keras/tl-course``."""
     root = os.environ.get("TL_CACHE_DIR")
     if root:
         return Path(root).expanduser()
-    keras_home = os.environ.get("KERAS_HOME", os.path.join(os.path.expanduser("~"), ".keras"))
-    return Path(keras_home) / "tl-course"
+    return keras_home() / "tl-course"
 
 
 def available_backbones() -> list[str]:
@@ -131,8 +135,7 @@ def weights_available(name: str) -> bool:
     spec = _spec(name)
     if spec.offline:
         return True
-    keras_home = os.environ.get("KERAS_HOME", os.path.join(os.path.expanduser("~"), ".keras"))
-    return (Path(keras_home) / "models" / spec.weights_file).exists()
+    return (keras_home() / "models" / spec.weights_file).exists()
 
 
 def _spec(name: str) -> BackboneSpec:
@@ -314,8 +317,7 @@ def _load_lite0_full() -> keras.Model:
 def _keras_application(name, include_top, input_shape, weights="imagenet"):
     spec = _spec(name)
     cls = getattr(keras.applications, _APPLICATIONS[name])
-    keras_home = os.environ.get("KERAS_HOME", os.path.join(os.path.expanduser("~"), ".keras"))
-    models_dir = Path(keras_home) / "models"
+    models_dir = keras_home() / "models"
     fname = spec.weights_file if not include_top else spec.weights_file.replace(
         "_notop", "").replace("_no_top", "")
     try:
