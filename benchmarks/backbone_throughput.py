@@ -66,7 +66,7 @@ def main():
         if args.bf16:
             keras.mixed_precision.set_global_policy("mixed_bfloat16")
             m16 = backbones.get_backbone(name, include_top=False, weights=weights)
-            bf16 = images_per_second(tf.function(lambda x: m16(x, training=False)), batch,
+            bf16 = images_per_second(tf.function(lambda x, m=m16: m(x, training=False)), batch,
                                      args.batches)
             keras.mixed_precision.set_global_policy("float32")
             print(f"{shown + ' bf16':20} {bf16:11.1f} {'':>9} {bf16 / bare:6.2f}  (vs float32 bare)")

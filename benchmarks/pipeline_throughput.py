@@ -16,8 +16,6 @@ import argparse
 import resource
 import time
 
-import numpy as np
-import tensorflow as tf
 
 from helpers import backbones, data
 

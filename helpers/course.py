@@ -119,6 +119,7 @@ def store_checked(path, env=None) -> int:
     kept = 0
     for count, cell in enumerate(c for c in nb.cells if c.cell_type == "code"):
         cell.execution_count = None
+        cell.metadata.pop("execution", None)  # timestamps: noise in every diff
         if CHECK_MARK in cell.source:
             kept += 1
             cell.outputs = [o for o in cell.outputs if o.get("output_type") == "stream"

@@ -49,7 +49,6 @@ class Remote:
     filename: str
     urls: tuple[str, ...]          # tried in order (mirrors)
     file_hash: str                 # sha256 (64 hex) or md5 (32 hex)
-    size: int | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,8 +70,7 @@ DATASETS = {
             "kagglecatsanddogs_5340.zip",
             ("https://download.microsoft.com/download/3/E/1/"
              "3E1C3F21-ECDB-4869-8368-6DEBA77B919F/kagglecatsanddogs_5340.zip",),
-            "b7974bd00a84a99921f36ee4403f089853777b5ae8d151c76a86e64900334af9",
-            824887076),),
+            "b7974bd00a84a99921f36ee4403f089853777b5ae8d151c76a86e64900334af9"),),
         image_folder="PetImages",
         layout="subfolders",
         homepage="https://www.microsoft.com/download/details.aspx?id=54765",
@@ -625,12 +623,10 @@ def decode_image(path, image_size=224):
 
 
 def image_dataset(files, labels=None, image_size=224, batch_size=32, shuffle=False,
-                  seed=0, augment=None):
+                  seed=0):
     """A streaming ``tf.data`` pipeline over image files: decode, resize, batch,
-    prefetch; images are never all held in memory. Notebook 01.
-
-    ``augment`` is an optional Keras layer (or Sequential) applied per batch in
-    training mode.
+    prefetch; images are never all held in memory. Augmentation belongs in the
+    model (``train.augmentation``), where it is active only in training. Notebook 01.
     """
     import tensorflow as tf
 
@@ -647,12 +643,6 @@ def image_dataset(files, labels=None, image_size=224, batch_size=32, shuffle=Fal
         ds = ds.map(lambda f, y: (decode_image(f, image_size), y),
                     num_parallel_calls=tf.data.AUTOTUNE)
     ds = ds.batch(batch_size)
-    if augment is not None:
-        if labels is None:
-            ds = ds.map(lambda x: augment(x, training=True), num_parallel_calls=tf.data.AUTOTUNE)
-        else:
-            ds = ds.map(lambda x, y: (augment(x, training=True), y),
-                        num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
 
 

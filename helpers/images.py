@@ -14,7 +14,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageFile
+from PIL import Image
 
 # Refuse decompression bombs early: 64 megapixels is far beyond any photo here.
 MAX_PIXELS = int(os.environ.get("TL_MAX_PIXELS", 64_000_000))
@@ -52,7 +52,6 @@ def open_image(path, max_pixels=None) -> Image.Image:
         raise ImageError(f"{path}: is a folder, not an image file")
     if path.stat().st_size == 0:
         raise ImageError(f"{path}: empty file (0 bytes); replace it with a real image")
-    ImageFile.LOAD_TRUNCATED_IMAGES = False
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)

@@ -89,8 +89,9 @@ def optimize_input(model, target: int, start=None, steps=200, learning_rate=2.0,
     iterative projected attack; one step of size epsilon is FGSM). With
     ``epsilon`` (0..255 units) the image stays within that L-infinity distance of
     ``start``. ``jitter`` > 0 shifts (up to ``jitter`` px), rescales and flips the
-    image at random before each step. ``stop_at_prob`` ends early once
-    p(target) on the (quantized) image reaches it.
+    image at random before each step. ``stop_at_prob`` ends early once p(target)
+    on the (quantized) image reaches it, as measured by the step itself (exact
+    when ``jitter`` is 0).
     """
     if method not in ("adam", "sign"):
         raise ValueError(f"method must be 'adam' or 'sign', not {method!r}")
@@ -113,17 +114,19 @@ def optimize_input(model, target: int, start=None, steps=200, learning_rate=2.0,
         if method == "adam":  # cosine decay to a tenth: no late spikes
             stepper.opt.learning_rate = learning_rate * (
                 0.1 + 0.45 * (1.0 + math.cos(math.pi * i / max(steps, 1))))
+        before = x.numpy() if stop_at_prob is not None else None
         loss, p, tv = stepper.step(tf.constant([seed, i], tf.int32))
         history["loss"].append(float(loss))
         history["prob"].append(float(p))
         history["tv"].append(float(tv))
+        # p was measured on the image before this step's update: if it is good
+        # enough, keep that image (no second forward pass needed)
+        if stop_at_prob is not None and float(p) >= stop_at_prob:
+            x.assign(before)
+            break
         done = i + 1
         if snapshot_every and done % snapshot_every == 0:
             snapshots.append((done, x.numpy()[0].copy()))
-        if stop_at_prob is not None:
-            current = np.round(x.numpy()) if quantize else x.numpy()
-            if float(model(current, training=False)[0, target]) >= stop_at_prob:
-                break
     image = x.numpy()[0]
     if quantize:
         image = np.round(image)

@@ -75,8 +75,8 @@ def augmentation(seed=42) -> keras.Sequential:
 
 
 def build_classifier(head: keras.Model, backbone_name="efficientnet_lite0",
-                     image_size=224, augment=None, strategy=None,
-                     class_names=None) -> tuple[keras.Model, keras.Model]:
+                     image_size=224, augment=None,
+                     strategy=None) -> tuple[keras.Model, keras.Model]:
     """Image in 0..255 -> (augmentation) -> backbone (inference mode) -> head.
 
     Built inside ``strategy.scope()`` when a strategy is given. The backbone is
@@ -96,8 +96,6 @@ def build_classifier(head: keras.Model, backbone_name="efficientnet_lite0",
         x = backbone(x, training=False)
         outputs = new_head(x)
         model = keras.Model(inputs, outputs, name=f"{backbone_name}_classifier")
-    if class_names is not None:
-        model.class_names = list(class_names)
     return model, backbone
 
 
