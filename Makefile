@@ -34,6 +34,7 @@ bench: setup
 	$(BIN)/python benchmarks/backbone_throughput.py
 	$(BIN)/python benchmarks/pipeline_throughput.py
 	$(BIN)/python benchmarks/optimizer_speed.py
+	$(BIN)/python benchmarks/time_to_accuracy.py
 
 clean:
 	rm -rf $(OUT) .pytest_cache

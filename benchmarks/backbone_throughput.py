@@ -1,10 +1,10 @@
-"""Feature-extraction throughput per backbone at 224 px, batch 32 (issue: foundation).
+"""Feature-extraction throughput per backbone at its own input size, batch 32.
 
 Side by side in one process (this machine's speed drifts up to 2x between runs,
 so only the ratios are comparable across runs):
 
 * bare      the model called inside a plain tf.function on an in-memory batch
-* helpers   backbones.feature_extractor, the wrapper the notebooks use
+* helpers   features.feature_extractor, the wrapper the notebooks use
 * predict   model.predict on the same batches
 * bf16      the bare path under mixed_bfloat16 (helps ResNet50 on CPUs with AVX512-BF16)
 
@@ -18,7 +18,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from helpers import backbones
+from helpers import backbones, features
 
 
 def images_per_second(fn, batch, repeats):
@@ -42,12 +42,11 @@ def main():
                         help="skip the mixed_bfloat16 row per backbone")
     args = parser.parse_args()
     rng = np.random.default_rng(0)
-    batch = tf.constant(rng.uniform(0, 255, (args.batch_size, 224, 224, 3)).astype("float32"))
-    print(f"batch {args.batch_size} at 224 px, {args.batches} timed batches per path; "
+    print(f"batch {args.batch_size} at each backbone's size, {args.batches} timed batches; "
           f"TF {tf.__version__}, Keras {keras.__version__}")
     print("* random weights (ImageNet weights not on this machine): same speed, no accuracy")
-    print(f"{'backbone':20} {'bare img/s':>11} {'helpers':>9} {'ratio':>6} {'predict':>8} "
-          f"{'ratio':>6}")
+    print(f"{'backbone':20} {'size':>4} {'params':>7} {'bare img/s':>11} {'helpers':>9} "
+          f"{'ratio':>6} {'predict':>8} {'ratio':>6}")
     for name in args.backbones.split(","):
         weights, shown = "imagenet", name
         if not backbones.weights_available(name):
@@ -56,13 +55,15 @@ def main():
                 continue
             weights, shown = None, name + "*"
         model = backbones.get_backbone(name, include_top=False, weights=weights)
+        size = backbones.input_size(name)
+        batch = tf.constant(rng.uniform(0, 255, (args.batch_size, size, size, 3)), tf.float32)
         bare_fn = tf.function(lambda x, m=model: m(x, training=False))
         bare = images_per_second(bare_fn, batch, args.batches)
-        helper = images_per_second(backbones.feature_extractor(model), batch, args.batches)
+        helper = images_per_second(features.feature_extractor(model), batch, args.batches)
         pred = images_per_second(lambda x, m=model: m.predict(x, verbose=0, batch_size=len(x)),
                                  batch, args.batches)
-        print(f"{shown:20} {bare:11.1f} {helper:9.1f} {helper / bare:6.2f} {pred:8.1f} "
-              f"{pred / bare:6.2f}")
+        print(f"{shown:20} {size:4d} {model.count_params() / 1e6:6.1f}M {bare:11.1f} "
+              f"{helper:9.1f} {helper / bare:6.2f} {pred:8.1f} {pred / bare:6.2f}")
         if args.bf16:
             keras.mixed_precision.set_global_policy("mixed_bfloat16")
             m16 = backbones.get_backbone(name, include_top=False, weights=weights)

@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from helpers import backbones, data, optimize
+from helpers import backbones, folders, optimize, sources
 from helpers.images import load_image
 from helpers.labels import find_class
 
@@ -42,8 +42,8 @@ def main():
     else:
         print(f"robust p(tabby) never reached 0.9 in {args.steps} steps")
 
-    folder = data.find_dataset("pets-mini")
-    report = data.check_folder(folder, labels="species")
+    folder = sources.find_dataset("pets-mini")
+    report = folders.check_folder(folder, labels="species")
     dogs = [f for f, y in zip(report.paths(), report.labels) if y == "dog"]
     if args.dogs:
         dogs = dogs[:args.dogs]

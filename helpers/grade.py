@@ -26,8 +26,9 @@ def _failed(model_path, test_dir, message) -> dict:
 def grade(model_path, test_dir, min_top1=MIN_TOP1, min_top3=MIN_TOP3,
           batch_size=32) -> dict:
     """Grade a ``.keras`` classifier on ``test_dir``; returns a JSON-ready dict."""
-    from helpers.data import check_folder, extract_features, oxford_label
-    from helpers.train import load_classifier
+    from helpers.folders import check_folder, oxford_label
+    from helpers.metrics import top_k
+    from helpers.train import evaluate_probs, load_classifier
 
     model_path, test_dir = Path(model_path), Path(test_dir)
     if not model_path.is_file():
@@ -54,28 +55,28 @@ def grade(model_path, test_dir, min_top1=MIN_TOP1, min_top3=MIN_TOP3,
                        f"outputs but {len(class_names)} class names")
     size = model.input_shape[1] or 224
     try:
-        probs = extract_features(model, report.paths(), image_size=size,
-                                 batch_size=batch_size, progress=False)
+        probs = evaluate_probs(model, report.paths(), image_size=size, batch_size=batch_size)
     except Exception as e:
         return _failed(model_path, test_dir, f"{model_path}: the model fails on "
                        f"{size}x{size} RGB images in 0..255 ({e.__class__.__name__}: "
                        f"{str(e)[:300]})")
     index = {name: i for i, name in enumerate(class_names)}
     truth = np.array([index.get(label, -1) for label in report.labels])
-    top3 = np.argsort(probs, axis=1)[:, ::-1][:, :3]
-    hit1 = top3[:, 0] == truth
-    hit3 = (top3 == truth[:, None]).any(axis=1)
     species = np.array([oxford_label(f, "species") for f in report.files])
+    overall = {k: top_k(truth, probs, k) for k in (1, 3)}
     per_species = {}
     for name in ("cat", "dog"):
         mask = species == name
         if mask.any():
-            per_species[name] = {"images": int(mask.sum()), "top1": float(hit1[mask].mean()),
-                                 "top3": float(hit3[mask].mean())}
+            per_species[name] = {"images": int(mask.sum()),
+                                 "top1": top_k(truth[mask], probs[mask], 1).value,
+                                 "top3": top_k(truth[mask], probs[mask], 3).value}
     result = {
         "model": str(model_path), "test_dir": str(test_dir), "images": int(len(truth)),
         "unknown_breeds": sorted(set(report.labels) - set(class_names)),
-        "top1": float(hit1.mean()), "top3": float(hit3.mean()), "per_species": per_species,
+        "top1": overall[1].value, "top3": overall[3].value,
+        "top1_ci95": [overall[1].low, overall[1].high],
+        "top3_ci95": [overall[3].low, overall[3].high], "per_species": per_species,
         "thresholds": {"top1": min_top1, "top3": min_top3}, "skipped_files": report.bad,
     }
     result["passed"] = result["top1"] >= min_top1 and result["top3"] >= min_top3
@@ -87,7 +88,9 @@ def format_report(result: dict) -> str:
     if "error" in result:
         return f"FAIL (score 0): {result['error']}"
     lines = [f"{result['model']} on {result['test_dir']} ({result['images']} images)",
-             f"  top-1 {result['top1']:.3f}   top-3 {result['top3']:.3f}"]
+             f"  top-1 {result['top1']:.3f} (95% CI {result['top1_ci95'][0]:.3f}-"
+             f"{result['top1_ci95'][1]:.3f})   top-3 {result['top3']:.3f} (95% CI "
+             f"{result['top3_ci95'][0]:.3f}-{result['top3_ci95'][1]:.3f})"]
     for name, r in result["per_species"].items():
         lines.append(f"  {name:4} top-1 {r['top1']:.3f}   top-3 {r['top3']:.3f}   "
                      f"({r['images']} images)")

@@ -1,7 +1,7 @@
 """Reading and writing single images of any format and mode.
 
 Introduced in notebook 01 (classifying a photo). The tf.data pipelines in
-:mod:`helpers.data` decode in TensorFlow; this module is for single files
+:mod:`helpers.pipeline` decode in TensorFlow; this module is for single files
 (the ``predict``, ``dream`` and ``attack`` commands, and the notebooks' photos),
 where every odd mode must simply work: grayscale, palette, CMYK, 16-bit,
 alpha (composited on white).
@@ -9,15 +9,13 @@ alpha (composited on white).
 
 from __future__ import annotations
 
-import os
 import warnings
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-# Refuse decompression bombs early: 64 megapixels is far beyond any photo here.
-MAX_PIXELS = int(os.environ.get("TL_MAX_PIXELS", 64_000_000))
+from helpers import settings
 
 
 class ImageError(ValueError):
@@ -45,7 +43,7 @@ def to_rgb(img: Image.Image) -> Image.Image:
 def open_image(path, max_pixels=None) -> Image.Image:
     """Open and fully decode ``path`` as RGB, or raise :class:`ImageError` saying why."""
     path = Path(path)
-    limit = max_pixels or MAX_PIXELS
+    limit = max_pixels or settings.max_pixels()   # refuse decompression bombs early
     if not path.exists():
         raise ImageError(f"{path}: no such file (check the path)")
     if path.is_dir():

@@ -8,7 +8,8 @@ images are in 0..255). Options: an L-infinity ball around a start image
 (attacks), random jitter at every step (visualisation), rounding to 8 bits in
 the forward pass (so what is optimised is exactly what a PNG stores). Pixels
 always stay in 0..255. Everything random is seeded; the model and image are
-arguments, nothing is global.
+arguments. The compiled step is kept per model in a weak mapping: reused while
+the model lives, forgotten with it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
+import weakref
 
 import numpy as np
 import tensorflow as tf
@@ -139,7 +141,7 @@ class _Stepper:
     settings (tracing a new tf.function costs about a second per call)."""
 
     def __init__(self, model, shape, method, quantize, jitter):
-        self.model = model
+        model_ref = weakref.ref(model)   # the mapping below must not keep the model alive
         self.x = tf.Variable(tf.zeros(shape))
         self.lower = tf.Variable(tf.zeros(shape))
         self.upper = tf.Variable(tf.zeros(shape))
@@ -156,7 +158,7 @@ class _Stepper:
                 view = x + tf.stop_gradient(tf.round(x) - x) if quantize else x
                 if jitter:
                     view = jitter_transform(view, jitter, seed=seed_pair)
-                probs = model(view, training=False)
+                probs = model_ref()(view, training=False)
                 p = tf.gather(probs[0], self.target)
                 ce = -tf.math.log(p + 1e-12)
                 tv = total_variation(x) / pixels
@@ -189,15 +191,15 @@ class _Stepper:
             self.opt.learning_rate = learning_rate
 
 
-_STEPPERS: dict = {}
+_STEPPERS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 def _stepper(model, shape, method, quantize, jitter) -> _Stepper:
-    key = (id(model), shape, method, quantize, jitter)
-    cached = _STEPPERS.get(key)
-    if cached is None or cached.model is not model:
-        cached = _STEPPERS[key] = _Stepper(model, shape, method, quantize, jitter)
-    return cached
+    steppers = _STEPPERS.setdefault(model, {})
+    key = (shape, method, quantize, jitter)
+    if key not in steppers:
+        steppers[key] = _Stepper(model, shape, method, quantize, jitter)
+    return steppers[key]
 
 
 def dream(model, target, steps=300, tv_weight=0.1, jitter=16, learning_rate=2.0, seed=0,

@@ -1,6 +1,6 @@
 """Read a legacy PyTorch state dict without PyTorch, through a restricted unpickler.
 
-Introduced in notebook 01 (the offline EfficientNet-Lite0 backbone).
+Introduced in notebook 01 (the offline EfficientNet-Lite backbones, :mod:`helpers.lite`).
 
 A legacy ``torch.save`` file is a sequence of pickles: a magic number, the
 protocol version, a dict of system information, the state dict itself (whose
@@ -64,10 +64,6 @@ class _TensorRef:
 def _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad=False,
                        backward_hooks=None, metadata=None):
     return _TensorRef(storage, storage_offset, size, stride)
-
-
-def _ordered_dict(*args, **kwargs):
-    return collections.OrderedDict(*args, **kwargs)
 
 
 ALLOWED = {

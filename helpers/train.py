@@ -7,14 +7,16 @@ Introduced in notebook 01 (a head on frozen features) and notebook 02
 from __future__ import annotations
 
 import contextlib
+import json
 import time
+import zipfile
 from pathlib import Path
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from helpers.backbones import get_backbone
+from helpers.backbones import get_backbone, input_size
 
 
 def set_seed(seed: int) -> None:
@@ -75,7 +77,7 @@ def augmentation(seed=42) -> keras.Sequential:
 
 
 def build_classifier(head: keras.Model, backbone_name="efficientnet_lite0",
-                     image_size=224, augment=None,
+                     image_size=None, augment=None,
                      strategy=None) -> tuple[keras.Model, keras.Model]:
     """Image in 0..255 -> (augmentation) -> backbone (inference mode) -> head.
 
@@ -84,6 +86,7 @@ def build_classifier(head: keras.Model, backbone_name="efficientnet_lite0",
     statistics even when its weights are unfrozen for fine-tuning. Returns
     ``(model, backbone)``; the backbone starts frozen. Notebooks 01-02.
     """
+    image_size = image_size or input_size(backbone_name)
     scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
     with scope:
         backbone = get_backbone(backbone_name, include_top=False,
@@ -125,40 +128,36 @@ def compile_classifier(model, learning_rate, num_classes, strategy=None):
 
 def fit_with_checkpoint(model, train_ds, val_ds, epochs, checkpoint: Path, patience=3,
                         verbose=0):
-    """Fit, keep the best weights by validation loss (saved to ``checkpoint``) and
-    stop early. The weights before training count as a candidate too, so the
-    result is never worse on validation than the start. Returns
-    ``(history_dict, seconds)``. Notebook 02."""
+    """Fit, keep the best weights by validation loss (in ``checkpoint``, a
+    ``.weights.h5`` file) and stop early. The weights before training count as a
+    candidate too, so the result is never worse on validation than the start.
+    Returns ``(history_dict, seconds)``; ``history_dict["start"]`` holds the
+    validation metrics before training. Notebook 02."""
     checkpoint = Path(checkpoint)
     checkpoint.parent.mkdir(parents=True, exist_ok=True)
     start_metrics = model.evaluate(val_ds, verbose=0, return_dict=True)
+    strategy = getattr(model, "distribute_strategy", None) or tf.distribute.get_strategy()
+    with strategy.scope():  # the optimizer's state is saved and restored with the weights
+        model.optimizer.build(model.trainable_variables)
     model.save_weights(checkpoint)
-
-    class KeepBest(keras.callbacks.Callback):
-        best = start_metrics["loss"]
-
-        def on_epoch_end(self, epoch, logs=None):
-            if logs["val_loss"] < self.best:
-                self.best = logs["val_loss"]
-                self.model.save_weights(checkpoint)
-
-    keep = KeepBest()
+    keep = keras.callbacks.ModelCheckpoint(
+        checkpoint, monitor="val_loss", save_best_only=True, save_weights_only=True,
+        initial_value_threshold=start_metrics["loss"])
     stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience)
     t0 = time.perf_counter()
-    history = model.fit(train_ds, validation_data=val_ds, epochs=epochs,
-                        callbacks=[keep, stop], verbose=verbose)
+    history = model.fit(train_ds, validation_data=val_ds, epochs=epochs, shuffle=False,
+                        callbacks=[keep, stop], verbose=verbose)  # the pipeline shuffles
     seconds = time.perf_counter() - t0
     model.load_weights(checkpoint)
-    hist = dict(history.history)
-    hist["start_val_loss"] = start_metrics["loss"]
-    hist["start_val_accuracy"] = start_metrics["accuracy"]
-    return hist, seconds
+    return {**history.history, "start": start_metrics}, seconds
 
 
-def evaluate_probs(model, files, image_size=224, batch_size=32) -> np.ndarray:
-    """Class probabilities of a full model on image files (tf.data, tf.function). Notebook 02."""
-    from helpers.data import extract_features
+def evaluate_probs(model, files, image_size=None, batch_size=32) -> np.ndarray:
+    """Class probabilities of a full model on image files (tf.data, tf.function).
+    ``image_size`` defaults to the model's input size. Notebook 02, the grader."""
+    from helpers.features import extract_features
 
+    image_size = image_size or model.input_shape[1]
     return extract_features(model, files, image_size, batch_size, progress=False)
 
 
@@ -168,9 +167,6 @@ def save_classifier(model: keras.Model, path, class_names) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     model.save(path)
     # class names travel in a JSON entry inside the .keras zip archive
-    import json
-    import zipfile
-
     with zipfile.ZipFile(path, "a") as zf:
         zf.writestr("class_names.json", json.dumps(list(class_names)))
     return path
@@ -178,10 +174,7 @@ def save_classifier(model: keras.Model, path, class_names) -> Path:
 
 def load_classifier(path) -> tuple[keras.Model, list[str] | None]:
     """Load a ``.keras`` classifier and the class names saved with it. Notebook 01."""
-    import json
-    import zipfile
-
-    import helpers.backbones  # noqa: F401  (registers ImagePreprocess)
+    import helpers.preprocess  # noqa: F401  (registers ImagePreprocess)
 
     path = Path(path)
     model = keras.models.load_model(path, compile=False)
@@ -190,3 +183,19 @@ def load_classifier(path) -> tuple[keras.Model, list[str] | None]:
         if "class_names.json" in zf.namelist():
             names = json.loads(zf.read("class_names.json"))
     return model, names
+
+
+def linear_head(classifier, name: str = "head") -> keras.Model:
+    """A Keras softmax head with the weights of a fitted scikit-learn
+    ``LogisticRegression``: the same predictions, ready to join a backbone in
+    :func:`build_classifier`. The lab."""
+    coef = np.asarray(classifier.coef_, dtype="float32")
+    bias = np.asarray(classifier.intercept_, dtype="float32")
+    if coef.shape[0] == 1:  # two classes: sigmoid(w.x + b) == softmax([-(w.x+b)/2, (w.x+b)/2])
+        coef, bias = np.concatenate([-coef / 2, coef / 2]), np.concatenate([-bias / 2, bias / 2])
+    head = keras.Sequential([
+        keras.Input(shape=(coef.shape[1],), name="features"),
+        keras.layers.Dense(coef.shape[0], activation="softmax", name="head_dense"),
+    ], name=name)
+    head.get_layer("head_dense").set_weights([coef.T, bias])
+    return head

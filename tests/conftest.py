@@ -27,12 +27,22 @@ def samples(data_root):
     return folder
 
 
-@pytest.fixture(scope="session")
-def pets_mini(data_root):
-    folder = data_root / "pets-mini"
+def _dataset(data_root, name):
+    folder = data_root / name
     if not folder.is_dir():
         pytest.skip(f"{folder} is missing")
     return folder
+
+
+@pytest.fixture(scope="session")
+def pets_mini(data_root):
+    return _dataset(data_root, "pets-mini")
+
+
+@pytest.fixture(scope="session")
+def cdf(data_root):
+    """cats_and_dogs_filtered: the 3,000 photos of notebooks 01-02."""
+    return _dataset(data_root, "cats_and_dogs_filtered")
 
 
 @pytest.fixture(scope="session")

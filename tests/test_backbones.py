@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import skimage.data
 
-from helpers import backbones, torch_pickle
+from helpers import backbones, lite, torch_pickle
 from helpers.images import load_image, resize_array
 from helpers.labels import CAT_CLASSES, DOG_CLASSES
 
@@ -15,12 +15,25 @@ def top1(model, image):
     return int(np.argmax(model(image[None], training=False).numpy()[0]))
 
 
-def test_lite0_calls_chelsea_a_cat(classifier):
-    assert top1(classifier, resize_array(skimage.data.chelsea())) in CAT_CLASSES
+@pytest.mark.parametrize("name", list(lite.VARIANTS))
+def test_lite_family_sees_a_cat_and_an_espresso(name, tmp_path_factory, monkeypatch):
+    # converted from its own PyPI package into a fresh cache, then read back from it
+    monkeypatch.setenv("TL_CACHE_DIR", str(tmp_path_factory.mktemp(name)))
+    for attempt in ("converted", "cached"):
+        model = backbones.get_backbone(name, include_top=True)
+        size = backbones.input_size(name)
+        assert model.input_shape[1:] == (size, size, 3)
+        assert top1(model, resize_array(skimage.data.chelsea(), size)) in CAT_CLASSES, attempt
+        assert top1(model, resize_array(skimage.data.coffee(), size)) == 967, attempt  # espresso
 
 
-def test_lite0_calls_coffee_espresso(classifier):
-    assert top1(classifier, resize_array(skimage.data.coffee())) == 967
+def test_lite_scaling_matches_the_shipped_weights():
+    # Lite1 is Lite0 deeper (21 blocks), Lite2 also wider (352 channels in the last stage)
+    for name, blocks, last in [("efficientnet_lite0", 16, 320), ("efficientnet_lite1", 21, 320),
+                               ("efficientnet_lite2", 21, 352)]:
+        model = lite.build(name, include_top=False)
+        assert sum(1 for layer in model.layers if layer.name.endswith("_dwconv")) == blocks
+        assert model.get_layer(f"block{blocks - 1}_project_conv").kernel.shape[-1] == last
 
 
 def test_lite0_on_sample_photos(classifier, samples):
@@ -79,7 +92,7 @@ def test_crafted_pth_is_refused_without_side_effect(tmp_path):
 
 
 def test_state_dict_reads_real_tensors():
-    state = torch_pickle.load_state_dict(backbones.lite0_source())
+    state = torch_pickle.load_state_dict(lite.source())
     assert state["_conv_stem.weight"].shape == (32, 3, 3, 3)
     assert state["_fc.weight"].shape == (1000, 1280)
     assert state["_bn0.num_batches_tracked"].dtype == np.int64
@@ -88,12 +101,12 @@ def test_state_dict_reads_real_tensors():
 
 def test_checksum_mismatch_is_refused(tmp_path):
     copy = tmp_path / "lite0.pth"
-    shutil.copy(backbones.lite0_source(), copy)
+    shutil.copy(lite.source(), copy)
     data = bytearray(copy.read_bytes())
     data[-10] ^= 0xFF
     copy.write_bytes(bytes(data))
     with pytest.raises(ValueError, match="checksum mismatch.*reinstall"):
-        backbones.convert_lite0(copy)
+        lite.convert("efficientnet_lite0", copy)
 
 
 def test_damaged_cache_is_rebuilt(tmp_path, monkeypatch):

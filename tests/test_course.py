@@ -3,7 +3,7 @@ import json
 import nbformat
 from nbformat.v4 import new_code_cell, new_notebook
 
-from helpers import course
+from helpers.cli import course
 
 
 def _notebook(path, cells):
@@ -29,7 +29,7 @@ def test_store_checked_keeps_only_checked_outputs(tmp_path):
 def test_run_course_reports_missing_data_and_goes_on(tmp_path, capsys):
     missing = tmp_path / "01_missing.ipynb"
     _notebook(missing, [new_code_cell(
-        "from helpers.data import find_dataset\nfind_dataset('oxford_pets', data_dir='/nowhere')")])
+        "from helpers.sources import find_dataset\nfind_dataset('oxford_pets', data_dir='/nowhere')")])
     fine = tmp_path / "02_fine.ipynb"
     _notebook(fine, [new_code_cell("print('hello')")])
     status = course.run_course(tmp_path / "out", [missing, fine])
@@ -38,3 +38,32 @@ def test_run_course_reports_missing_data_and_goes_on(tmp_path, capsys):
     assert "missing data" in out and "DatasetUnavailableError" in out
     assert (tmp_path / "out" / "02_fine.html").exists()
     assert (tmp_path / "out" / "01_missing.ipynb").exists()
+
+
+def test_warnings_and_tracebacks_are_flagged(tmp_path, capsys):
+    noisy = tmp_path / "03_noisy.ipynb"
+    _notebook(noisy, [new_code_cell("import warnings\nwarnings.warn('shuffle ignored')"),
+                      new_code_cell("print('fine')")])
+    quiet = tmp_path / "04_quiet.ipynb"
+    _notebook(quiet, [new_code_cell("import helpers, tensorflow as tf\nprint(tf.constant(2) * 21)")])
+    course.run_course(tmp_path / "out", [noisy, quiet])
+    out = capsys.readouterr().out
+    assert "03_noisy.ipynb" in out and "noisy: 1 warnings" in out and "shuffle ignored" in out
+    quiet_line = [line for line in out.splitlines() if "04_quiet.ipynb" in line][-1]
+    assert " ok " in quiet_line                  # importing TensorFlow shows nothing
+
+
+def test_progress_bars_collapse_to_their_last_line(tmp_path):
+    path = tmp_path / "05_bars.ipynb"
+    _notebook(path, [new_code_cell(
+        "from tqdm.auto import tqdm\n"
+        "for _ in tqdm(range(3), desc='kept'): pass\n"
+        "for _ in tqdm(range(3), desc='transient', leave=False): pass")])
+    course.run_course(tmp_path / "out", [path])
+    nb = nbformat.read(tmp_path / "out" / "05_bars.ipynb", as_version=4)
+    outputs = nb.cells[0].outputs
+    assert [o.get("output_type") for o in outputs] == ["stream"]
+    assert "kept: 100%" in outputs[0]["text"] and "3/3" in outputs[0]["text"]
+    assert "widgets" not in nb.metadata
+    html = (tmp_path / "out" / "05_bars.html").read_text()
+    assert "transient: " not in html and "unpkg.com" not in html

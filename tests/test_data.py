@@ -11,7 +11,7 @@ import pytest
 import skimage.data
 from PIL import Image
 
-from helpers import data
+from helpers import features, folders, pipeline, sources
 
 CHELSEA = skimage.data.chelsea()          # a cat, 300x451 RGB
 COFFEE = skimage.data.coffee()
@@ -55,7 +55,7 @@ def tree_digest(root):
 
 def test_check_reports_bad_files_and_changes_nothing(messy_folder):
     before = tree_digest(messy_folder)
-    report = data.check_folder(messy_folder, labels="species", use_cache=False)
+    report = folders.check_folder(messy_folder, labels="species", use_cache=False)
     assert tree_digest(messy_folder) == before            # nothing deleted or rewritten
     bad = {b["file"]: b["reason"] for b in report.bad}
     assert set(bad) == {"beagle_4.jpg", "beagle_5.jpg", "beagle_6.jpg", "beagle_7.png"}
@@ -68,8 +68,8 @@ def test_check_reports_bad_files_and_changes_nothing(messy_folder):
 
 
 def test_pipeline_decodes_by_content_and_skips_bad(messy_folder):
-    report = data.check_folder(messy_folder, labels="species")
-    images = data.load_images(report.paths(), image_size=64)
+    report = folders.check_folder(messy_folder, labels="species")
+    images = pipeline.load_images(report.paths(), image_size=64)
     assert images.shape == (8, 64, 64, 3)
     assert images.dtype == np.float32 and 0 <= images.min() and images.max() <= 255
     # every decoded image has real content, including CMYK, GIF, 16-bit and grayscale
@@ -77,53 +77,53 @@ def test_pipeline_decodes_by_content_and_skips_bad(messy_folder):
 
 
 def test_cached_report_is_reused_and_detects_changes(messy_folder):
-    data.check_folder(messy_folder, labels="species")
+    folders.check_folder(messy_folder, labels="species")
     (messy_folder / "beagle_5.jpg").write_bytes(jpeg_bytes(COFFEE))  # repaired by the user
-    report = data.check_folder(messy_folder, labels="species")
+    report = folders.check_folder(messy_folder, labels="species")
     assert "beagle_5.jpg" in report.files
 
 
 def test_labels_from_names_and_subfolders(tmp_path):
-    assert data.oxford_label("Abyssinian_12.jpg") == "cat"
-    assert data.oxford_label("american_pit_bull_terrier_3.jpg") == "dog"
-    assert data.oxford_label("american_pit_bull_terrier_3.jpg", "breed") == "american_pit_bull_terrier"
-    assert data.oxford_label("IMG0001.jpg") is None
+    assert folders.oxford_label("Abyssinian_12.jpg") == "cat"
+    assert folders.oxford_label("american_pit_bull_terrier_3.jpg") == "dog"
+    assert folders.oxford_label("american_pit_bull_terrier_3.jpg", "breed") == "american_pit_bull_terrier"
+    assert folders.oxford_label("IMG0001.jpg") is None
     for cls in ("Cat", "Dog"):
         (tmp_path / cls).mkdir()
         for i in range(3):
             (tmp_path / cls / f"{i}.jpg").write_bytes(jpeg_bytes(CHELSEA))
-    report = data.check_folder(tmp_path)
+    report = folders.check_folder(tmp_path)
     assert report.layout == "subfolders" and report.counts() == {"Cat": 3, "Dog": 3}
 
 
 def test_missing_empty_and_one_class_folders(tmp_path):
-    with pytest.raises(data.DatasetUnavailableError, match="no such folder"):
-        data.check_folder(tmp_path / "nowhere")
+    with pytest.raises(sources.DatasetUnavailableError, match="no such folder"):
+        folders.check_folder(tmp_path / "nowhere")
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(ValueError, match="no usable images"):
-        data.load_folder(empty)
+        folders.load_folder(empty)
     one = tmp_path / "one"
     one.mkdir()
     (one / "Bengal_1.jpg").write_bytes(jpeg_bytes(CHELSEA))
     with pytest.raises(ValueError, match="only one class"):
-        data.load_folder(one)
+        folders.load_folder(one)
 
 
 def test_find_dataset_offline_explains_staging(tmp_path, monkeypatch):
     monkeypatch.setenv("TL_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("TL_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr(data, "_online", lambda: False)
-    with pytest.raises(data.DatasetUnavailableError, match="data fetch cats_vs_dogs"):
-        data.find_dataset("cats_vs_dogs", download_if_missing=True)
+    monkeypatch.setattr(sources, "online", lambda: False)
+    with pytest.raises(sources.DatasetUnavailableError, match="data fetch cats_vs_dogs"):
+        sources.find_dataset("cats_vs_dogs", download_if_missing=True)
     assert not any((tmp_path / "cache").rglob("*.tmp*"))
 
 
 def test_split_is_stratified_seeded_and_saved(pets_mini, tmp_path, monkeypatch):
     monkeypatch.setenv("TL_CACHE_DIR", str(tmp_path))
-    report = data.check_folder(pets_mini, labels="breed")
-    a = data.make_split(report, seed=1)
-    b = data.make_split(report, seed=1)
+    report = folders.check_folder(pets_mini, labels="breed")
+    a = folders.make_split(report, seed=1)
+    b = folders.make_split(report, seed=1)
     assert a.test == b.test and a.train == b.train
     assert not set(a.train) & set(a.test) and not set(a.val) & set(a.test)
     assert len(a.train) + len(a.val) + len(a.test) == 365
@@ -135,7 +135,7 @@ def test_checksum_mismatch_keeps_the_file(tmp_path):
     f = tmp_path / "archive.zip"
     f.write_bytes(b"some bytes")
     with pytest.raises(ValueError, match="checksum mismatch"):
-        data.verify_file(f, "0" * 64)
+        sources.verify_file(f, "0" * 64)
     assert f.exists()
 
 
@@ -147,8 +147,8 @@ def test_hostile_archives_are_refused(tmp_path):
         info.size = len(payload)
         tar.addfile(info, io.BytesIO(payload))
     dest = tmp_path / "dest"
-    with pytest.raises(data.UnsafeArchiveError, match=r"outside"):
-        data.safe_extract(evil_tar, dest)
+    with pytest.raises(sources.UnsafeArchiveError, match=r"outside"):
+        sources.safe_extract(evil_tar, dest)
     assert not (tmp_path / "outside.txt").exists()
 
     link_tar = tmp_path / "link.tar"
@@ -156,21 +156,21 @@ def test_hostile_archives_are_refused(tmp_path):
         info = tarfile.TarInfo("images/passwd")
         info.type, info.linkname = tarfile.SYMTYPE, "/etc/passwd"
         tar.addfile(info)
-    with pytest.raises(data.UnsafeArchiveError, match="link"):
-        data.safe_extract(link_tar, dest)
+    with pytest.raises(sources.UnsafeArchiveError, match="link"):
+        sources.safe_extract(link_tar, dest)
 
     evil_zip = tmp_path / "evil.zip"
     with zipfile.ZipFile(evil_zip, "w") as zf:
         zf.writestr("ok.txt", "fine")
         zf.writestr("/abs/evil.txt", "bad")
-    with pytest.raises(data.UnsafeArchiveError, match="absolute"):
-        data.safe_extract(evil_zip, dest)
+    with pytest.raises(sources.UnsafeArchiveError, match="absolute"):
+        sources.safe_extract(evil_zip, dest)
     assert not (dest / "ok.txt").exists()                  # checked before writing anything
 
     good = tmp_path / "good.zip"
     with zipfile.ZipFile(good, "w") as zf:
         zf.writestr("PetImages/Cat/1.jpg", jpeg_bytes(CHELSEA))
-    data.safe_extract(good, dest)
+    sources.safe_extract(good, dest)
     assert (dest / "PetImages" / "Cat" / "1.jpg").exists()
 
 
@@ -183,14 +183,14 @@ def test_feature_cache_reuses_and_rebuilds(tmp_path, monkeypatch):
         f = folder / f"Bengal_{i}.jpg"
         f.write_bytes(jpeg_bytes(img))
         files.append(f)
-    first = data.cached_features("efficientnet_lite0", files, image_size=96, progress=False)
+    first = features.cached_features("efficientnet_lite0", files, image_size=96, progress=False)
     assert first.shape == (2, 1280)
     cached = list((tmp_path / "cache" / "features").glob("*.npz"))
     assert len(cached) == 1
-    again = data.cached_features("efficientnet_lite0", files, image_size=96, progress=False)
+    again = features.cached_features("efficientnet_lite0", files, image_size=96, progress=False)
     np.testing.assert_array_equal(first, again)
     files[1].write_bytes(jpeg_bytes(CHELSEA))              # an input changed
-    changed = data.cached_features("efficientnet_lite0", files, image_size=96, progress=False)
+    changed = features.cached_features("efficientnet_lite0", files, image_size=96, progress=False)
     np.testing.assert_allclose(changed[0], changed[1], atol=1e-4)
     assert len(list((tmp_path / "cache" / "features").glob("*.npz"))) == 2
 
@@ -224,14 +224,14 @@ def test_fetch_tries_mirrors_verifies_and_extracts(tmp_path, monkeypatch):
     archive.parent.mkdir()
     _tar_of_images(archive, names)
     md5 = hashlib.md5(archive.read_bytes()).hexdigest()
-    info = data.DatasetInfo(
-        "tiny_pets", "test", (data.Remote("images.tar.gz",
+    info = sources.DatasetInfo(
+        "tiny_pets", "test", (sources.Remote("images.tar.gz",
                                           ("file:///nonexistent/images.tar.gz",  # dead mirror
                                            archive.as_uri()), md5),),
-        "images", "oxford", "https://example.invalid")
-    monkeypatch.setitem(data.DATASETS, "tiny_pets", info)
-    target = data.fetch("tiny_pets", tmp_path / "staged")
-    report = data.check_folder(target / "images", labels="species")
+        ("images",), "oxford", "https://example.invalid")
+    monkeypatch.setitem(sources.DATASETS, "tiny_pets", info)
+    target = sources.fetch("tiny_pets", tmp_path / "staged")
+    report = folders.check_folder(target / "images", labels="species")
     assert report.counts() == {"cat": 4, "dog": 4}
     assert (target / "downloads" / "images.tar.gz").exists()
 
@@ -239,11 +239,11 @@ def test_fetch_tries_mirrors_verifies_and_extracts(tmp_path, monkeypatch):
 def test_fetch_with_wrong_checksum_fails_clearly(tmp_path, monkeypatch):
     archive = tmp_path / "images.tar.gz"
     _tar_of_images(archive, ["images/Bengal_1.jpg"])
-    info = data.DatasetInfo("bad_sum", "test", (data.Remote(
-        "images.tar.gz", (archive.as_uri(),), "0" * 32),), "images", "oxford", "x")
-    monkeypatch.setitem(data.DATASETS, "bad_sum", info)
-    with pytest.raises(data.DatasetUnavailableError, match="images.tar.gz"):
-        data.fetch("bad_sum", tmp_path / "staged")
+    info = sources.DatasetInfo("bad_sum", "test", (sources.Remote(
+        "images.tar.gz", (archive.as_uri(),), "0" * 32),), ("images",), "oxford", "x")
+    monkeypatch.setitem(sources.DATASETS, "bad_sum", info)
+    with pytest.raises(sources.DatasetUnavailableError, match="images.tar.gz"):
+        sources.fetch("bad_sum", tmp_path / "staged")
     assert not (tmp_path / "staged" / "bad_sum" / "images").exists()
     assert archive.exists()
 
@@ -261,7 +261,7 @@ def test_oxford_official_split(tmp_path):
     test = [n for n in names if int(n.rsplit("_", 1)[1]) > 6]
     (ann / "trainval.txt").write_text("".join(f"{n} 1 1 1\n" for n in trainval))
     (ann / "test.txt").write_text("".join(f"{n} 1 1 1\n" for n in test))
-    split = data.oxford_official_split(images, labels="breed")
+    split = folders.oxford_official_split(images, labels="breed")
     assert split.classes == ["Bengal", "Birman", "beagle", "pug"]
     assert len(split.test) == 7 and len(split.train) + len(split.val) == 24
     assert not any(f.endswith("pug_8.jpg") for f in split.test)

@@ -5,18 +5,18 @@ import sys
 import keras
 import pytest
 
-from helpers import data, train
+from helpers import features, folders, train
 from helpers.grade import grade
 
 
 @pytest.fixture(scope="module")
 def breed_model(pets_mini, tmp_path_factory):
     """A real breed classifier: Lite0 features of pets-mini's training split + a head."""
-    report = data.check_folder(pets_mini, labels="breed")
-    split = data.make_split(report, seed=42)
+    report = folders.check_folder(pets_mini, labels="breed")
+    split = folders.make_split(report, seed=42)
     (tr, ytr), (va, yva) = split.part("train"), split.part("val")
-    head, _, _ = train.train_head(data.cached_features("efficientnet_lite0", tr, progress=False), ytr,
-                                  data.cached_features("efficientnet_lite0", va, progress=False), yva,
+    head, _, _ = train.train_head(features.cached_features("efficientnet_lite0", tr, progress=False), ytr,
+                                  features.cached_features("efficientnet_lite0", va, progress=False), yva,
                                   37, epochs=100, dropout=0.5)
     model, _ = train.build_classifier(head)
     folder = tmp_path_factory.mktemp("submission")

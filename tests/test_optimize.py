@@ -95,3 +95,20 @@ def test_commands_reject_unknown_class_and_bad_image(tmp_path):
     res = run("attack", str(bad), "--target", "tabby", "--out", str(tmp_path / "y.png"))
     assert res.returncode == 2 and "bad.jpg" in res.stderr
     assert not (tmp_path / "y.png").exists()
+
+
+def test_compiled_steps_do_not_keep_a_model_alive():
+    import gc
+    import weakref
+
+    import keras
+
+    model = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Flatten(),
+                              keras.layers.Dense(3, activation="softmax")])
+    result = optimize.optimize_input(model, 1, np.full((8, 8, 3), 127.0, np.float32), steps=3,
+                                     image_size=8, progress=False)
+    assert len(result.history["loss"]) == 3 and model in optimize._STEPPERS
+    alive = weakref.ref(model)
+    del model
+    gc.collect()
+    assert alive() is None

@@ -55,3 +55,26 @@ def test_unfreeze_keeps_batchnorm_frozen():
     assert trainable and not any(isinstance(layer, keras.layers.BatchNormalization)
                                  for layer in trainable)
     assert not backbone.get_layer("block13_dwconv").trainable
+
+
+def test_linear_head_reproduces_logistic_regression():
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(0)
+    for classes in (2, 5):
+        x = rng.normal(size=(120, 6)).astype("float32")
+        y = rng.integers(0, classes, 120)
+        clf = LogisticRegression(max_iter=2000).fit(x, y)
+        head = train.linear_head(clf)
+        np.testing.assert_allclose(head(x).numpy(), clf.predict_proba(x), atol=1e-5)
+
+
+def test_accuracy_intervals_shrink_with_more_photos():
+    from helpers import metrics
+
+    small, large = metrics.interval(72, 73), metrics.interval(986, 1000)
+    assert small.low < 0.93 < large.low < 0.986 < large.high < small.high
+    assert str(small) == "0.986 (95% CI 0.926-0.998, n=73)"
+    probs = np.eye(4)[[0, 1, 2, 2]]
+    assert metrics.top_k([0, 1, 3, -1], probs, 1).correct == 2          # -1: unknown, a miss
+    assert metrics.top_k([0, 1, 3, 2], probs, 3).correct == 4

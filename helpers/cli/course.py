@@ -3,7 +3,8 @@
 Each notebook (``notebooks/`` in order, then ``lab/``) is executed into the
 output folder as an executed ``.ipynb`` and an ``.html`` page. A notebook that
 stops because its data is missing is reported as such, with the fix, rather
-than as a crash; the others still run.
+than as a crash; the others still run. The summary flags any notebook whose
+outputs show a warning or a traceback: a student should never have to read one.
 
 ``python -m helpers course --store-checked`` refreshes, in place, the outputs
 of the cells that nbval compares (``# NBVAL_CHECK_OUTPUT``) and strips every
@@ -13,12 +14,17 @@ other output: how the notebooks are stored in the repository.
 from __future__ import annotations
 
 import os
+import re
 import time
 from pathlib import Path
+
+import nbformat
 
 CHECK_MARK = "NBVAL_CHECK_OUTPUT"
 SKIP_TAG = "nbval-skip"
 MISSING_DATA_ERRORS = ("DatasetUnavailableError", "BackboneUnavailableError")
+# what counts as noise in a student's view: Python warnings, absl/TensorFlow log lines
+NOISE = re.compile(r"\w*Warning\b|^WARNING\b|^[WE]\d{4} |Traceback \(most recent", re.M)
 
 
 def course_notebooks(root=".") -> list[Path]:
@@ -30,7 +36,6 @@ def course_notebooks(root=".") -> list[Path]:
 
 def execute(path, timeout=1800, env=None):
     """Execute a notebook in its own folder; returns (notebook, error or None)."""
-    import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
@@ -41,24 +46,74 @@ def execute(path, timeout=1800, env=None):
         if cell.cell_type == "code" and SKIP_TAG in cell.metadata.get("tags", []):
             skipped[i] = cell.source
             cell.source = "pass  # skipped: a TODO cell for students"
-    saved = dict(os.environ)
-    os.environ.update(env or {})
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(Path(path).parent)}})
     try:
-        client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                                resources={"metadata": {"path": str(Path(path).parent)}})
-        try:
-            client.execute()
-            error = None
-        except CellExecutionError as e:
-            error = e
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+        # the kernel gets its own environment; this process's stays as it is
+        client.execute(env={**os.environ, **(env or {})})
+        error = None
+    except CellExecutionError as e:
+        error = e
+    collapse_progress_bars(nb)
     for i, source in skipped.items():
         nb.cells[i].source = source
         nb.cells[i].outputs = []
         nb.cells[i].execution_count = None
     return nb, error
+
+
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def collapse_progress_bars(nb) -> None:
+    """Replace the tqdm widgets in an executed notebook by what they ended on, in place.
+
+    In JupyterLab a progress bar is a live widget; a static page cannot draw one
+    offline. A bar that hid itself when done (``leave=False``) is dropped, as it
+    vanishes in JupyterLab; any other becomes its final line of text.
+    """
+    import html
+
+    widgets = nb.metadata.pop("widgets", {})
+    state = widgets.get("application/vnd.jupyter.widget-state+json", {}).get("state", {})
+
+    def model(ref):
+        return state.get(str(ref).replace("IPY_MODEL_", ""), {}).get("state", {})
+
+    for cell in nb.cells:
+        outputs = []
+        for out in cell.get("outputs", []):
+            view = out.get("data", {}).get(WIDGET_VIEW) if out.get("output_type") == \
+                "display_data" else None
+            if view is None:
+                outputs.append(out)
+                continue
+            box = model(view.get("model_id"))
+            if model(box.get("layout")).get("visibility") == "hidden":
+                continue
+            parts = [model(c).get("value") for c in box.get("children", [])]
+            text = "".join(p for p in parts if isinstance(p, str))
+            line = html.unescape(text).replace("\u2007", " ").strip() or \
+                "".join(out["data"].get("text/plain", ""))
+            outputs.append(nbformat.v4.new_output("stream", name="stdout", text=line + "\n"))
+        cell["outputs"] = outputs
+
+
+def noise(nb) -> list[str]:
+    """Warnings and tracebacks shown in a notebook's outputs, as ``"cell N: line"``."""
+    found = []
+    for n, cell in enumerate(c for c in nb.cells if c.cell_type == "code"):
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                found.append(f"cell {n + 1}: {out.get('ename')}: {out.get('evalue', '')[:120]}")
+                continue
+            text = out.get("text", "") if out.get("output_type") == "stream" else \
+                out.get("data", {}).get("text/plain", "")
+            match = NOISE.search(text if isinstance(text, str) else "".join(text))
+            if match:
+                line = text[match.start():].splitlines()[0] if isinstance(text, str) else ""
+                found.append(f"cell {n + 1}: {line[:160]}")
+    return found
 
 
 def _summary(error) -> str:
@@ -73,7 +128,6 @@ def _summary(error) -> str:
 
 def run_course(out="output", notebooks=None, profile=None) -> int:
     """Execute every notebook into ``out``; print a report; return the exit status."""
-    import nbformat
     from nbconvert import HTMLExporter
 
     out = Path(out).resolve()
@@ -96,8 +150,13 @@ def run_course(out="output", notebooks=None, profile=None) -> int:
         todo = sum(1 for c in nb.cells if SKIP_TAG in c.metadata.get("tags", []))
         if todo and error is None:
             status = f"ok ({todo} TODO cells left for students)"
+        shown = noise(nb) if error is None else []
+        if shown:
+            status = f"noisy: {len(shown)} warnings or tracebacks in the outputs"
         results.append((path, status, seconds))
         print(f"  {status} ({seconds:.0f} s) -> {target}", flush=True)
+        for line in shown:
+            print(f"    {line}")
     print("\nsummary:")
     for path, status, seconds in results:
         print(f"  {path.name:40} {status} ({seconds:.0f} s)")
@@ -111,7 +170,6 @@ def run_course(out="output", notebooks=None, profile=None) -> int:
 
 def store_checked(path, env=None) -> int:
     """Execute ``path`` and keep only the outputs of NBVAL_CHECK_OUTPUT cells, in place."""
-    import nbformat
 
     nb, error = execute(path, env=env)
     if error is not None:

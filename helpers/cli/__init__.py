@@ -19,7 +19,8 @@ def _err(message: str) -> None:
 # ------------------------------------------------------------------ predict
 
 def cmd_predict(args) -> int:
-    from helpers.backbones import BackboneUnavailableError, feature_extractor, get_backbone
+    from helpers.backbones import BackboneUnavailableError, get_backbone
+    from helpers.features import feature_extractor
     from helpers.images import ImageError, load_image
     from helpers.labels import decode_top
 
@@ -32,7 +33,7 @@ def cmd_predict(args) -> int:
     results, failed = [], 0
     for path in args.images:
         try:
-            image = load_image(path, 224)
+            image = load_image(path, model.input_shape[1])
         except ImageError as e:
             _err(str(e))
             failed += 1
@@ -63,56 +64,83 @@ def _add_predict(sub):
 # --------------------------------------------------------------------- data
 
 def cmd_data_fetch(args) -> int:
-    from helpers.data import DatasetUnavailableError, UnsafeArchiveError, fetch
+    from helpers.sources import (DatasetUnavailableError, ManifestMismatchError,
+                                 UnsafeArchiveError, fetch)
 
     try:
         path = fetch(args.name, args.dest)
-    except (DatasetUnavailableError, UnsafeArchiveError, ValueError) as e:
+    except (DatasetUnavailableError, UnsafeArchiveError, ManifestMismatchError,
+            ValueError) as e:
         _err(str(e))
         return 1
     print(f"{args.name} is ready in {path}")
     return 0
 
 
-def cmd_data_check(args) -> int:
-    from helpers.data import check_folder
+def _print_report(report, labels) -> None:
+    counts = report.counts()
+    print(f"{report.root}: {len(report.files)} usable images in {len(counts)} classes "
+          f"({report.layout} layout, labels: {labels})")
+    for label, n in counts.items():
+        print(f"  {n:6d}  {label}")
+    if report.bad:
+        print(f"{len(report.bad)} unusable files (left in place, excluded by the pipelines):")
+        for b in report.bad:
+            print(f"  {b['file']}: {b['reason']}")
+    if report.skipped:
+        print(f"{len(report.skipped)} other files ignored (not image names)")
+    print(f"report (honoured by the pipelines): {report.to_json()['report']}")
 
+
+def cmd_data_check(args) -> int:
+    from pathlib import Path
+
+    from helpers.folders import check_folder, detect_layout
+    from helpers.sources import format_manifest_problems, manifest_for, verify_manifest
+
+    root = Path(args.folder)
     try:
-        report = check_folder(args.folder, labels=args.labels, layout=args.layout,
-                              progress=not args.json)
+        layout = args.layout or (detect_layout(root) if root.is_dir() else None)
+        parts = ([root / p.name for p in sorted(root.iterdir()) if p.is_dir()
+                  and not p.name.startswith(".")] if layout == "splits" else [root])
+        reports = [check_folder(part, labels=args.labels,
+                                layout="subfolders" if layout == "splits" else layout,
+                                progress=not args.json) for part in parts]
     except (FileNotFoundError, NotADirectoryError) as e:
         _err(str(e))
         return 2
+    manifest = manifest_for(root)
+    problems = verify_manifest(root, manifest) if manifest else {}
     if args.json:
-        print(json.dumps(report.to_json(), indent=2))
+        out = [r.to_json() for r in reports]
+        result = out[0] if layout != "splits" else {"root": str(root), "splits": out}
+        if manifest:
+            result["manifest"] = {"file": manifest, "problems": problems}
+        print(json.dumps(result, indent=2))
     else:
-        counts = report.counts()
-        print(f"{report.root}: {len(report.files)} usable images in {len(counts)} classes "
-              f"({report.layout} layout, labels: {args.labels})")
-        for label, n in counts.items():
-            print(f"  {n:6d}  {label}")
-        if report.bad:
-            print(f"{len(report.bad)} unusable files (left in place, excluded by the pipelines):")
-            for b in report.bad:
-                print(f"  {b['file']}: {b['reason']}")
-        if report.skipped:
-            print(f"{len(report.skipped)} other files ignored (not image names)")
-        print(f"report (honoured by the pipelines): {report.to_json()['report']}")
-    return 0 if report.files else 1
+        for report in reports:
+            _print_report(report, args.labels)
+        if manifest:
+            print(format_manifest_problems(root, problems) if problems else
+                  f"{root}: every file matches the manifest {manifest}")
+    if problems:
+        _err(f"{root} differs from its manifest (see above); nothing was changed")
+        return 1
+    return 0 if all(r.files for r in reports) else 1
 
 
 def _add_data(sub):
     p = sub.add_parser("data", help="pre-stage (fetch) or check (offline) datasets")
     dsub = p.add_subparsers(dest="data_command", required=True)
     f = dsub.add_parser("fetch", help="download, verify and extract a dataset (online)")
-    f.add_argument("name", help="cats_vs_dogs or oxford_pets")
+    f.add_argument("name", help="cats_and_dogs_filtered, cats_vs_dogs or oxford_pets")
     f.add_argument("--dest", default=None, help="folder to stage into (default: the cache)")
     f.set_defaults(func=cmd_data_fetch)
     c = dsub.add_parser("check", help="scan an image folder; never changes it")
     c.add_argument("folder")
     c.add_argument("--labels", choices=["species", "breed"], default="breed",
                    help="for Oxford-style names: species (cat/dog) or breed")
-    c.add_argument("--layout", choices=["oxford", "subfolders"], default=None)
+    c.add_argument("--layout", choices=["oxford", "subfolders", "splits"], default=None)
     c.add_argument("--json", action="store_true")
     c.set_defaults(func=cmd_data_check)
 
@@ -140,7 +168,7 @@ def cmd_dream(args) -> int:
         return 2
     model = get_backbone(args.backbone, include_top=True)
     result = dream(model, target, steps=args.steps, tv_weight=args.tv, jitter=args.jitter,
-                   seed=args.seed, progress=not args.json)
+                   seed=args.seed, image_size=model.input_shape[1], progress=not args.json)
     path = save_png(result.image, args.out)
     saved = load_image(path, size=None)          # judge the 8-bit PNG, not the float image
     prob = float(model(saved[None], training=False)[0, target])
@@ -159,7 +187,7 @@ def cmd_dream(args) -> int:
 def cmd_attack(args) -> int:
     import numpy as np
 
-    from helpers.backbones import get_backbone
+    from helpers.backbones import get_backbone, input_size
     from helpers.images import ImageError, load_image, save_png
     from helpers.labels import imagenet_labels
     from helpers.optimize import attack, parse_epsilon
@@ -169,7 +197,7 @@ def cmd_attack(args) -> int:
         return 2
     try:
         epsilon = parse_epsilon(args.eps)
-        image = np.round(load_image(args.image, 224))
+        image = np.round(load_image(args.image, input_size(args.backbone)))
     except (ValueError, ImageError) as e:
         _err(str(e))
         return 2
@@ -250,7 +278,7 @@ def _add_grade(sub):
 # ------------------------------------------------------------------- course
 
 def cmd_course(args) -> int:
-    from helpers import course
+    from helpers.cli import course
 
     notebooks = args.notebooks or None
     if args.store_checked:

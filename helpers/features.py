@@ -1,0 +1,98 @@
+"""Running a network over image files, and the feature cache.
+
+Introduced in notebook 01: the backbone runs over every photo once, and the
+pooled feature vectors are stored under the course cache, keyed by the
+backbone, the image size and each file's path, size and modification time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import weakref
+
+import numpy as np
+import tensorflow as tf
+
+from helpers import settings
+from helpers.pipeline import image_dataset
+
+_EXTRACTORS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def feature_extractor(model):
+    """``model`` wrapped for fast inference: a ``tf.function`` in inference mode.
+
+    ``model.predict`` on small batches loses 10-30% to its per-call overhead on a
+    CPU. The wrapper is made once per model and reused (so it is traced once),
+    and it is forgotten with the model. Notebooks 01-02.
+    """
+    run = _EXTRACTORS.get(model)
+    if run is None:
+        @tf.function(reduce_retracing=True)
+        def run(images):
+            return model(images, training=False)
+
+        _EXTRACTORS[model] = run
+    return run
+
+
+def extract_features(model, files, image_size=224, batch_size=32, progress=True) -> np.ndarray:
+    """Run ``model`` over image files through the tf.data pipeline and return the
+    stacked outputs (features, or class probabilities for a classifier). Used by
+    :func:`cached_features` and ``train.evaluate_probs``."""
+    run = feature_extractor(model)
+    ds = image_dataset(files, image_size=image_size, batch_size=batch_size)
+    if progress:
+        from tqdm.auto import tqdm
+
+        ds = tqdm(ds, total=-(-len(files) // batch_size), desc="features", unit="batch",
+                  leave=False)
+    out = [run(batch).numpy() for batch in ds]
+    if not out:
+        return np.zeros((0,) + tuple(model.output.shape[1:]), dtype="float32")
+    return np.concatenate(out)
+
+
+def _features_key(backbone_name, image_size, files) -> str:
+    h = hashlib.sha256()
+    h.update(f"{backbone_name}|{image_size}|v3".encode())  # v3: JPEG decoded with DCT scaling
+    for f in files:
+        st = os.stat(f)
+        h.update(f"{f}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()
+
+
+def cached_features(backbone_name, files, image_size=None, batch_size=32, model=None,
+                    progress=True, bfloat16=False) -> np.ndarray:
+    """Pooled backbone features of ``files``, computed once and stored under the
+    course cache (``image_size`` defaults to the backbone's own). ``bfloat16``
+    computes them in mixed bfloat16 (see ``backbones.BF16_HELPS``). Change the
+    backbone, the size or any file and the cache is rebuilt. Notebooks 01, 02, 04,
+    the lab.
+    """
+    from helpers.backbones import get_backbone, input_size
+
+    image_size = image_size or input_size(backbone_name)
+    files = [str(f) for f in files]
+    tag = backbone_name + ("-bf16" if bfloat16 else "")
+    key = _features_key(tag, image_size, files)
+    path = settings.cache_dir() / "features" / f"{tag}-{image_size}-{key[:20]}.npz"
+    if path.exists():
+        try:
+            with np.load(path) as saved:
+                if str(saved["key"]) == key and saved["features"].shape[0] == len(files):
+                    return saved["features"]
+        except (OSError, ValueError, KeyError, EOFError) as e:
+            print(f"note: cached features {path.name} are damaged ({e.__class__.__name__}); "
+                  "computing them again")
+    if model is None:
+        model = get_backbone(backbone_name, include_top=False,
+                             input_shape=(image_size, image_size, 3), bfloat16=bfloat16)
+    features = extract_features(model, files, image_size, batch_size, progress)
+    try:
+        settings.atomic_write(path, lambda tmp: np.savez(tmp, features=features,
+                                                         key=np.array(key)))
+    except OSError as e:
+        print(f"note: could not cache the features in {path} ({e})")
+    return features

@@ -1,0 +1,113 @@
+"""Every setting of the course, read from the environment in one place.
+
+Nothing is read at import time: each function looks at the environment when it
+is called, so a notebook or a test can change a variable and see the effect.
+The variables (documented once, in README.md, "Settings"):
+
+``TL_PROFILE``     ``auto`` (default), ``full`` or ``ci``: see :func:`resolve_profile`
+``TL_DATA_DIR``    a folder of pre-staged datasets (``<name>/`` inside it)
+``TL_CACHE_DIR``   the course cache (converted weights, features, splits, reports);
+                   default ``$KERAS_HOME/tl-course``
+``TL_OUTPUT_DIR``  where notebooks write models and figures; default ``output``
+``TL_MAX_PIXELS``  images larger than this are refused (default 64,000,000)
+``KERAS_HOME``     Keras' own folder (``~/.keras``); downloaded weights live in
+                   ``models/`` inside it
+
+Writing into the cache goes through :func:`atomic_write`, so two notebooks or
+processes sharing one cache (a class on one lab machine) never see a
+half-written file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+PROFILES = ("auto", "full", "ci")
+DEFAULT_MAX_PIXELS = 64_000_000
+
+
+def _env(name: str) -> str | None:
+    value = os.environ.get(name, "").strip()
+    return value or None
+
+
+def keras_home() -> Path:
+    """Keras' own folder: ``$KERAS_HOME`` or ``~/.keras`` (weights go in ``models/``)."""
+    return Path(_env("KERAS_HOME") or Path.home() / ".keras").expanduser()
+
+
+def cache_dir() -> Path:
+    """The course cache: ``$TL_CACHE_DIR`` or ``$KERAS_HOME/tl-course``."""
+    root = _env("TL_CACHE_DIR")
+    return Path(root).expanduser() if root else keras_home() / "tl-course"
+
+
+def data_dir() -> Path | None:
+    """``$TL_DATA_DIR`` (pre-staged datasets), or None when unset."""
+    root = _env("TL_DATA_DIR")
+    return Path(root).expanduser() if root else None
+
+
+def output_dir() -> Path:
+    """Where notebooks write their models and figures: ``$TL_OUTPUT_DIR`` or ``output``."""
+    return Path(_env("TL_OUTPUT_DIR") or "output")
+
+
+def max_pixels() -> int:
+    """The largest image (in pixels) the course opens: ``$TL_MAX_PIXELS``."""
+    value = _env("TL_MAX_PIXELS")
+    try:
+        return int(value) if value else DEFAULT_MAX_PIXELS
+    except ValueError:
+        raise ValueError(f"TL_MAX_PIXELS={value!r} is not a whole number of pixels") from None
+
+
+def profile() -> str:
+    """The requested profile, ``$TL_PROFILE`` (default ``auto``), checked."""
+    name = (_env("TL_PROFILE") or "auto").lower()
+    if name not in PROFILES:
+        raise ValueError(f"TL_PROFILE={name!r} is not a profile: use one of {', '.join(PROFILES)}")
+    return name
+
+
+# ---------------------------------------------------------------- files
+
+def file_hash(path, algorithm: str = "sha256") -> str:
+    """Hex digest of a file, read in 1 MiB chunks (``sha256`` or ``md5``)."""
+    h = hashlib.new(algorithm)
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def atomic_write(path, write) -> Path:
+    """Write ``path`` through ``write(tmp_path)`` into a uniquely named temporary
+    file beside it, then ``os.replace`` it into place.
+
+    A reader sees the old file or the new one, never half of one, and two
+    writers never share a temporary file (the last replace wins; both were
+    complete).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # keep the real suffix last: numpy and Keras pick the format from it
+    suffix = ".weights.h5" if path.name.endswith(".weights.h5") else path.suffix
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:-len(suffix) or None]}.",
+                               suffix=".tmp" + suffix)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def atomic_write_text(path, text: str) -> Path:
+    """:func:`atomic_write` for a text file."""
+    return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
