@@ -7,7 +7,7 @@ BIN     = $(VENV)/bin
 OUT    ?= output
 export TL_DATA_DIR ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data),)
 
-.PHONY: setup course test unit notebooks bench clean
+.PHONY: setup course slides test unit notebooks bench clean
 
 setup: $(VENV)/.installed
 
@@ -20,6 +20,9 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 
 course: setup
 	$(BIN)/python -m helpers course --out $(OUT)
+
+slides: setup
+	$(BIN)/python -m helpers slides $(or $(wildcard $(OUT)/*.ipynb),$(wildcard notebooks/*.ipynb lab/*.ipynb)) --out $(OUT)/slides
 
 test: setup
 	TL_PROFILE=ci $(BIN)/python -m pytest tests notebooks lab --nbval-lax --nbval-current-env -p no:cacheprovider

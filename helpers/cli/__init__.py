@@ -2,7 +2,7 @@
 
 Commands: ``predict`` (notebook 01), ``data fetch|check`` (notebook 01),
 ``dream`` (notebook 03), ``attack`` (notebook 04), ``grade`` (the lab),
-``course`` (run every notebook headless).
+``course`` (run every notebook headless), ``slides`` (reveal.js decks, offline).
 """
 
 from __future__ import annotations
@@ -300,7 +300,28 @@ def _add_course(sub):
     p.set_defaults(func=cmd_course)
 
 
-_ADDERS = [_add_predict, _add_data, _add_optimize, _add_grade, _add_course]
+def cmd_slides(args) -> int:
+    from helpers.cli.slides import write_slides
+
+    try:
+        written = write_slides(args.notebooks, args.out)
+    except FileNotFoundError as e:
+        _err(str(e))
+        return 2
+    for path in written:
+        print(f"{path} (open it in a browser; works offline)")
+    return 0
+
+
+def _add_slides(sub):
+    p = sub.add_parser("slides", help="reveal.js slides of notebooks, viewable offline")
+    p.add_argument("notebooks", nargs="+", metavar="NOTEBOOK",
+                   help="executed notebooks (output/*.ipynb after `make course`) show figures")
+    p.add_argument("--out", default="output/slides")
+    p.set_defaults(func=cmd_slides)
+
+
+_ADDERS = [_add_predict, _add_data, _add_optimize, _add_grade, _add_course, _add_slides]
 
 
 def build_parser() -> argparse.ArgumentParser:

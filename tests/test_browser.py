@@ -1,0 +1,165 @@
+"""The course as students and instructors meet it: JupyterLab and slides in a real browser.
+
+Starts JupyterLab from the course's environment on loopback (a free port, a token,
+a temporary copy of the notebooks, ``TL_PROFILE=ci``), opens notebook 01 in
+headless Chromium, runs all cells through the menu, and checks what a student
+sees: no error, the figures, the test accuracy. Then opens a slide deck written by
+``python -m helpers slides`` from the disk and advances it. Screenshots land in
+``output/test-artifacts/``.
+
+Needs Debian's ``chromium`` and the ``playwright`` package (see README.md); where
+either is missing the tests are skipped with a message saying what to install.
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+ARTIFACTS = REPO / "output" / "test-artifacts"
+NOTEBOOK = "notebooks/01_feature_extraction.ipynb"
+
+
+def _chromium() -> str:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    pytest.skip("no Chromium on this machine: install Debian's `chromium` package "
+                "(apt-get install chromium) to run the browser tests")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    executable = _chromium()
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("the `playwright` package is missing: pip install -r requirements.txt")
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=executable,
+                                     args=["--no-sandbox", "--disable-gpu"])
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def jupyterlab(tmp_path_factory, data_root):
+    root = tmp_path_factory.mktemp("course")
+    for folder in ("notebooks", "lab"):
+        shutil.copytree(REPO / folder, root / folder,
+                        ignore=shutil.ignore_patterns("output", ".ipynb_checkpoints"))
+    settings = root / ".settings"
+    for plugin, values in {
+        "@jupyterlab/notebook-extension/tracker": '{"windowingMode": "none"}',  # all cells in the page
+        "@jupyterlab/apputils-extension/notification": '{"fetchNews": "false"}',
+    }.items():
+        path = settings / f"{plugin}.jupyterlab-settings"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(values)
+    port, token = _free_port(), uuid.uuid4().hex
+    env = {**os.environ, "TL_PROFILE": "ci", "TL_OUTPUT_DIR": str(root / "output"),
+           "JUPYTER_CONFIG_DIR": str(root / ".jupyter")}
+    log = open(root / "jupyterlab.log", "w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1",
+         f"--port={port}", f"--IdentityProvider.token={token}",
+         f"--ServerApp.root_dir={root}", f"--LabApp.user_settings_dir={settings}",
+         "--ServerApp.port_retries=0"] + (["--allow-root"] if os.geteuid() == 0 else []),
+        cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2)
+                break
+            except OSError:
+                if server.poll() is not None:
+                    pytest.fail(f"JupyterLab exited: {(root / 'jupyterlab.log').read_text()[-2000:]}")
+                time.sleep(1)
+        else:
+            pytest.fail("JupyterLab did not answer within 2 minutes")
+        yield url, token, root
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+
+
+def test_notebook_01_runs_in_jupyterlab(browser, jupyterlab):
+    url, token, root = jupyterlab
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        page.goto(f"{url}/lab/tree/{NOTEBOOK}?token={token}", timeout=120_000)
+        page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
+        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']",
+                               timeout=120_000)
+        page.click(".lm-MenuBar-itemLabel:text-is('Run')")
+        page.click(".lm-Menu-itemLabel:text-is('Run All Cells')")
+        # every code cell gets its execution number; none is left waiting ([*])
+        page.wait_for_function(
+            """() => {
+                const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')];
+                return prompts.length > 0 && prompts.every(p => /\\[\\d+\\]/.test(p.textContent));
+            }""", timeout=900_000, polling=2000)
+        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']",
+                               timeout=60_000)
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "jupyterlab-01.png"), full_page=False)
+        errors = page.locator(".jp-OutputArea-output[data-mime-type="
+                              "'application/vnd.jupyter.error']").count()
+        stderr = " ".join(page.locator(".jp-OutputArea-output[data-mime-type="
+                                       "'application/vnd.jupyter.stderr']").all_inner_texts())
+        images = page.locator(".jp-RenderedImage img").count()
+        text = page.locator(".jp-Notebook").inner_text()
+    finally:
+        page.close()
+    assert errors == 0, "a cell shows an error"
+    assert "Traceback" not in stderr and "Warning" not in stderr, stderr[:1000]
+    assert images >= 5, f"only {images} of the 5 figures rendered"
+    assert "test accuracy: 0.9" in text, "the printed test accuracy is missing"
+
+
+def test_slides_open_offline_and_advance(browser, tmp_path):
+    from helpers.cli.slides import write_slides
+
+    deck = write_slides([REPO / NOTEBOOK], tmp_path)[0]
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    requests = []
+    page.on("request", lambda r: requests.append(r.url))
+    try:
+        page.goto(deck.as_uri())
+        page.wait_for_function("() => window.Reveal && Reveal.isReady()", timeout=30_000)
+        total = page.evaluate("() => Reveal.getTotalSlides()")
+        first = page.evaluate("() => Reveal.getIndices().h")
+        page.keyboard.press("ArrowRight")
+        page.wait_for_function(f"() => Reveal.getIndices().h > {first}", timeout=10_000)
+        title = page.locator(".reveal .slides section.present").first.inner_text()
+        page.wait_for_timeout(1500)  # let the slide transition finish before the screenshot
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "slides-01.png"))
+    finally:
+        page.close()
+    assert total >= 8, f"only {total} slides"
+    assert "setup" in title.lower()
+    assert all(u.startswith(("file:", "data:")) for u in requests), \
+        [u for u in requests if not u.startswith(("file:", "data:"))]
