@@ -67,3 +67,22 @@ def test_progress_bars_collapse_to_their_last_line(tmp_path):
     assert "widgets" not in nb.metadata
     html = (tmp_path / "out" / "05_bars.html").read_text()
     assert "transient: " not in html and "unpkg.com" not in html
+
+
+def test_nbval_fails_a_notebook_cell_that_shows_a_warning(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    path = repo / "notebooks" / f"zz_noisy_{tmp_path.name}.ipynb"   # under the repo's conftest
+    _notebook(path, [new_code_cell("import warnings\nwarnings.warn('x is deprecated')"),
+                     new_code_cell("print('quiet')")])
+    try:
+        out = subprocess.run([sys.executable, "-m", "pytest", str(path), "--nbval-lax",
+                              "--nbval-current-env", "-q", "-p", "no:cacheprovider"],
+                             cwd=repo, capture_output=True, text=True, timeout=300)
+    finally:
+        path.unlink()
+    assert "1 failed, 1 passed" in out.stdout, out.stdout[-2000:]
+    assert "shows a student a warning" in out.stdout
