@@ -55,9 +55,13 @@ def test_unknown_backbone_lists_valid_names():
 
 def test_keras_application_offline_gives_clear_message(tmp_path, monkeypatch):
     # No cached weights and no way out: a proxy on a closed local port.
+    import urllib.request
+
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
     for var in ("https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY"):
         monkeypatch.setenv(var, "http://127.0.0.1:9")
+    # urllib keeps the opener (and the proxies) of its first call: forget it afterwards
+    monkeypatch.setattr(urllib.request, "_opener", None)
     with pytest.raises(backbones.BackboneUnavailableError) as info:
         backbones.get_backbone("vgg16")
     message = str(info.value)
