@@ -11,11 +11,13 @@ export TL_DATA_DIR ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data),
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt pyproject.toml
+$(VENV)/.installed: requirements.txt pyproject.toml jupyter-config/jupyter_server_config.json
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -r requirements.txt
 	$(BIN)/python -m pip install -q --no-deps -e .
+	install -D -m 644 jupyter-config/jupyter_server_config.json \
+		$(VENV)/etc/jupyter/jupyter_server_config.json
 	touch $@
 
 course: setup

@@ -164,6 +164,9 @@ def test_notebook_01_runs_in_jupyterlab(browser, jupyterlab):
     assert "Traceback" not in stderr and "Warning" not in stderr, stderr[:1000]
     assert images >= 5, f"only {images} of the 5 figures rendered"
     assert "test accuracy: 0.9" in text, "the printed test accuracy is missing"
+    server_log = (root / "jupyterlab.log").read_text()
+    assert "without encryption" not in server_log, \
+        "the kernel ran unencrypted: `make setup` installs jupyter-config/jupyter_server_config.json"
 
 
 def test_slides_open_offline_and_advance(browser, tmp_path):

@@ -40,6 +40,17 @@ def test_run_course_reports_missing_data_and_goes_on(tmp_path, capsys):
     assert (tmp_path / "out" / "01_missing.ipynb").exists()
 
 
+def test_runner_kernel_is_encrypted_and_the_terminal_quiet(tmp_path, capfd):
+    path = tmp_path / "06_kernel.ipynb"
+    _notebook(path, [new_code_cell(
+        "from ipykernel.kernelapp import IPKernelApp\n"
+        "print('curve:', IPKernelApp.instance().curve_secretkey is not None)")])
+    nb, error = course.execute(path, timeout=120)
+    assert error is None
+    assert nb.cells[0].outputs[0]["text"] == "curve: True\n"
+    assert "without encryption" not in capfd.readouterr().err
+
+
 def test_warnings_and_tracebacks_are_flagged(tmp_path, capsys):
     noisy = tmp_path / "03_noisy.ipynb"
     _notebook(noisy, [new_code_cell("import warnings\nwarnings.warn('shuffle ignored')"),

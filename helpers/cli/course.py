@@ -37,6 +37,7 @@ def course_notebooks(root=".") -> list[Path]:
 def execute(path, timeout=1800, env=None):
     """Execute a notebook in its own folder; returns (notebook, error or None)."""
     from nbclient import NotebookClient
+    from traitlets.config import Config
     from nbclient.exceptions import CellExecutionError
 
     nb = nbformat.read(path, as_version=4)
@@ -46,7 +47,11 @@ def execute(path, timeout=1800, env=None):
         if cell.cell_type == "code" and SKIP_TAG in cell.metadata.get("tags", []):
             skipped[i] = cell.source
             cell.source = "pass  # skipped: a TODO cell for students"
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+    # Curve keys provisioned for the kernel (where its kernelspec supports them, as
+    # ipykernel's does): its loopback sockets are encrypted, and the terminal shows no
+    # "running over TCP without encryption" warning.
+    encrypted = Config({"KernelManager": {"transport_encryption": "auto"}})
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", config=encrypted,
                             resources={"metadata": {"path": str(Path(path).parent)}})
     try:
         # the kernel gets its own environment; this process's stays as it is
