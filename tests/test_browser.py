@@ -164,6 +164,7 @@ def test_notebook_01_runs_in_jupyterlab(browser, jupyterlab):
     assert "Traceback" not in stderr and "Warning" not in stderr, stderr[:1000]
     assert images >= 5, f"only {images} of the 5 figures rendered"
     assert "test accuracy: 0.9" in text, "the printed test accuracy is missing"
+    assert "IProgress not found" not in text, "progress bars fell back to text: install ipywidgets"
     server_log = (root / "jupyterlab.log").read_text()
     assert "without encryption" not in server_log, \
         "the kernel ran unencrypted: `make setup` installs jupyter-config/jupyter_server_config.json"
@@ -184,6 +185,9 @@ def test_slides_open_offline_and_advance(browser, tmp_path):
         page.keyboard.press("ArrowRight")
         page.wait_for_function(f"() => Reveal.getIndices().h > {first}", timeout=10_000)
         title = page.locator(".reveal .slides section.present").first.inner_text()
+        overflowing = page.evaluate(
+            "() => [...document.querySelectorAll('.reveal pre')]"
+            ".filter(p => p.scrollWidth > p.clientWidth + 1).length")
         page.wait_for_timeout(1500)  # let the slide transition finish before the screenshot
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "slides-01.png"))
@@ -191,5 +195,6 @@ def test_slides_open_offline_and_advance(browser, tmp_path):
         page.close()
     assert total >= 8, f"only {total} slides"
     assert "setup" in title.lower()
+    assert overflowing == 0, f"{overflowing} code blocks run off the slide's edge"
     assert all(u.startswith(("file:", "data:")) for u in requests), \
         [u for u in requests if not u.startswith(("file:", "data:"))]
