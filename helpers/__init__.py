@@ -14,6 +14,8 @@ Modules, in the order the notebooks meet them:
 * ``grade``: the lab's grader; ``cli``: ``python -m helpers``.
 """
 
+import importlib.abc
+import importlib.util
 import logging
 import os
 import sys
@@ -24,25 +26,24 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
-def _import_tensorflow_quietly() -> None:
-    """Import TensorFlow with its C++ start-up notices (absl's "All log messages
-    before absl::InitializeLog()" and the oneDNN notice, written straight to the
-    process's stderr) kept out of the notebooks. This is the one place the course
-    silences anything (with the retracing notice below); if the import fails, what
-    it wrote is shown with the error.
+def _quietly(run) -> None:
+    """Run ``run()`` (TensorFlow's import) with the process's stderr caught. TF's
+    C++ start-up notices (absl's "All log messages before absl::InitializeLog()"
+    and the oneDNN notice) are written straight to file descriptor 2, past Python,
+    so they would land in every notebook's first cell. This is the one place the
+    course silences anything (with the retracing notice below); if the import
+    fails, what it wrote is shown with the error.
     """
-    if "tensorflow" in sys.modules:
-        return
     try:
         sys.stderr.flush()
         saved = os.dup(2)
     except (OSError, ValueError, AttributeError):
-        import tensorflow  # noqa: F401  (no file descriptor to redirect)
+        run()  # no file descriptor to redirect
         return
     with tempfile.TemporaryFile() as log:
         os.dup2(log.fileno(), 2)
         try:
-            import tensorflow  # noqa: F401
+            run()
         except BaseException:
             os.dup2(saved, 2)
             log.seek(0)
@@ -51,6 +52,33 @@ def _import_tensorflow_quietly() -> None:
         finally:
             os.dup2(saved, 2)
             os.close(saved)
+
+
+class _QuietTensorFlowImport(importlib.abc.MetaPathFinder):
+    """Makes the first ``import tensorflow`` (direct, or through keras) quiet, when
+    it happens: importing ``helpers`` itself stays fast (``python -m helpers
+    --help`` needs no TensorFlow)."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "tensorflow":
+            return None
+        sys.meta_path.remove(self)  # once; the real finders do the work
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.loader is not None:
+            loader = spec.loader
+
+            class QuietLoader:
+                def create_module(self, spec):
+                    return loader.create_module(spec)
+
+                def exec_module(self, module):
+                    _quietly(lambda: loader.exec_module(module))
+
+                def __getattr__(self, name):  # everything else: the real loader
+                    return getattr(loader, name)
+
+            spec.loader = QuietLoader()
+        return spec
 
 
 class _NoRetracingNotice:
@@ -62,7 +90,9 @@ class _NoRetracingNotice:
         return "triggered tf.function retracing" not in record.getMessage()
 
 
-_import_tensorflow_quietly()
+if "tensorflow" not in sys.modules and not any(
+        isinstance(finder, _QuietTensorFlowImport) for finder in sys.meta_path):
+    sys.meta_path.insert(0, _QuietTensorFlowImport())
 logging.getLogger("tensorflow").addFilter(_NoRetracingNotice())
 
 __version__ = "0.2.0"

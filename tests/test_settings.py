@@ -1,5 +1,6 @@
 """Settings in one place, and a course cache that two processes can share."""
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -62,3 +63,16 @@ def test_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
     with pytest.raises(OSError, match="disk full"):
         settings.atomic_write(target, broken)
     assert target.read_text() == "old" and len(list(tmp_path.iterdir())) == 1
+
+
+def test_helpers_imports_without_tensorflow_and_keeps_its_import_quiet():
+    def run(code):
+        return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}, timeout=300)
+
+    fast = run("import sys, helpers.cli; print('tensorflow' in sys.modules)")
+    assert fast.stdout.strip() == "False", fast.stderr  # the CLI starts without TF
+    plain = run("import tensorflow")
+    assert "InitializeLog" in plain.stderr  # the notice this guards against, shown
+    quiet = run("import helpers, keras, tensorflow as tf; print(int(tf.constant(2) * 21))")
+    assert quiet.stdout.strip() == "42" and quiet.stderr == "", quiet.stderr
