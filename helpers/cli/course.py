@@ -37,8 +37,8 @@ def course_notebooks(root=".") -> list[Path]:
 def execute(path, timeout=1800, env=None):
     """Execute a notebook in its own folder; returns (notebook, error or None)."""
     from nbclient import NotebookClient
-    from traitlets.config import Config
     from nbclient.exceptions import CellExecutionError
+    from traitlets.config import Config
 
     nb = nbformat.read(path, as_version=4)
     # Cells tagged nbval-skip (the lab starter's TODO cells) are not run here either.
