@@ -27,13 +27,13 @@ slides: setup
 	$(BIN)/python -m helpers slides $(or $(wildcard $(OUT)/*.ipynb),$(wildcard notebooks/*.ipynb lab/*.ipynb)) --out $(OUT)/slides
 
 test: setup
-	TL_PROFILE=ci $(BIN)/python -m pytest tests notebooks lab --nbval-lax --nbval-current-env -p no:cacheprovider
+	TL_PROFILE=quick $(BIN)/python -m pytest tests notebooks lab --nbval-lax --nbval-current-env -p no:cacheprovider
 
 unit: setup
 	$(BIN)/python -m pytest tests
 
 notebooks: setup
-	TL_PROFILE=ci $(BIN)/python -m pytest notebooks lab --nbval-lax --nbval-current-env
+	TL_PROFILE=quick $(BIN)/python -m pytest notebooks lab --nbval-lax --nbval-current-env
 
 bench: setup
 	$(BIN)/python benchmarks/backbone_throughput.py

@@ -1,8 +1,9 @@
 """Pretrained ImageNet backbones as Keras models that take RGB images in 0..255.
 
 Introduced in notebook 01. Every backbone carries its own preprocessing inside
-the model (:class:`helpers.preprocess.ImagePreprocess`), so callers always feed
-float RGB pixels in 0..255.
+the model (:func:`helpers.preprocess.preprocessing`, Keras' own layers), so
+callers always feed float RGB pixels in 0..255, and a saved model loads without
+the course's code.
 
 ``efficientnet_lite0`` (the default), ``efficientnet_lite1`` and
 ``efficientnet_lite2`` work offline (:mod:`helpers.lite`). The other names come
@@ -18,7 +19,7 @@ import keras
 
 from helpers import lite, settings
 from helpers.lite import BackboneUnavailableError
-from helpers.preprocess import ImagePreprocess
+from helpers.preprocess import preprocessing
 
 __all__ = ["BACKBONES", "BF16_HELPS", "BackboneUnavailableError", "DEFAULT_BACKBONE",
            "available_backbones", "get_backbone", "input_size", "offline_backbones",
@@ -30,7 +31,7 @@ DEFAULT_BACKBONE = "efficientnet_lite0"
 @dataclasses.dataclass(frozen=True)
 class BackboneSpec:
     name: str
-    preprocess: str        # mode of ImagePreprocess
+    preprocess: str        # mode of preprocess.preprocessing
     features: int          # length of the pooled feature vector
     image_size: int        # the input size it was trained at
     weights_file: str      # the notop weights file keras.applications downloads ("" offline)
@@ -104,7 +105,7 @@ def _keras_application(spec, include_top, input_shape, weights="imagenet"):
             f"(about {fname}) into {settings.keras_home() / 'models'}/ from a machine that "
             f"has it. {', '.join(lite.VARIANTS)} work offline.") from e
     inputs = keras.Input(shape=input_shape, name="image")
-    outputs = base(ImagePreprocess(spec.preprocess, name="preprocess")(inputs))
+    outputs = base(preprocessing(spec.preprocess)(inputs))
     return keras.Model(inputs, outputs, name=spec.name)
 
 
@@ -146,3 +147,19 @@ def get_backbone(name: str = DEFAULT_BACKBONE, include_top: bool = False,
     if include_top:
         return full
     return keras.Model(full.input, full.get_layer("avg_pool").output, name=f"{name}_features")
+
+
+def ensemble(names, image_size=None) -> keras.Model:
+    """The mean ImageNet probabilities of several backbones, on one input size
+    (default: the first's); each backbone sees the image resized to its own.
+    Notebook 03 draws an image against two networks and judges it by a third."""
+    image_size = image_size or input_size(names[0])
+    inputs = keras.Input(shape=(image_size, image_size, 3), name="image")
+    outputs = []
+    for name in names:
+        size = input_size(name)
+        x = inputs if size == image_size else keras.layers.Resizing(size, size)(inputs)
+        outputs.append(get_backbone(name, include_top=True)(x))
+    mean = keras.layers.Average(name="mean")(outputs) if len(outputs) > 1 else outputs[0]
+    return keras.Model(inputs, mean, name="ensemble_" + "_".join(
+        n.replace("efficientnet_", "") for n in names))

@@ -29,9 +29,13 @@ def feature_extractor(model):
     """
     run = _EXTRACTORS.get(model)
     if run is None:
+        # The function holds its model by weak reference: a WeakKeyDictionary whose
+        # value refers to its key would keep every model alive forever.
+        ref = weakref.ref(model)
+
         @tf.function(reduce_retracing=True)
         def run(images):
-            return model(images, training=False)
+            return ref()(images, training=False)
 
         _EXTRACTORS[model] = run
     return run
@@ -56,7 +60,7 @@ def extract_features(model, files, image_size=224, batch_size=32, progress=True)
 
 def _features_key(backbone_name, image_size, files) -> str:
     h = hashlib.sha256()
-    h.update(f"{backbone_name}|{image_size}|v3".encode())  # v3: JPEG decoded with DCT scaling
+    h.update(f"{backbone_name}|{image_size}|v4".encode())  # v4: decoded by Pillow, upright
     for f in files:
         st = os.stat(f)
         h.update(f"{f}|{st.st_size}|{st.st_mtime_ns}\n".encode())

@@ -26,7 +26,7 @@ import numpy as np
 from helpers import settings
 from helpers.sources import DatasetUnavailableError
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".bmp"}
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff"}
 _NOT_DATA = ("manifest.csv", "ATTRIBUTION.md", "vectorize.py")
 
 _OXFORD_NAME = re.compile(r"^(?P<breed>.+)_(?P<number>\d+)$")
@@ -49,9 +49,12 @@ def oxford_label(filename, kind="species") -> str | None:
 
 # ---------------------------------------------------------------- checking
 
+SUPPORTED_FORMATS = ("JPEG", "MPO", "PNG", "GIF", "BMP", "WEBP", "TIFF")
+
+
 def check_image_file(path, max_pixels=None) -> tuple[bool, str]:
-    """Fully decode one file with Pillow and with TensorFlow (as the pipelines
-    will); returns ``(usable, reason)``. Used by :func:`check_folder`."""
+    """Fully decode one file the way every pipeline will (:func:`helpers.images.open_image`);
+    returns ``(usable, reason)``. Used by :func:`check_folder`."""
     from PIL import Image
 
     from helpers.images import ImageError, open_image
@@ -62,27 +65,15 @@ def check_image_file(path, max_pixels=None) -> tuple[bool, str]:
             warnings.simplefilter("ignore")
             with Image.open(path) as img:
                 fmt = img.format or ""
-        if fmt not in ("JPEG", "PNG", "GIF", "BMP"):
-            return False, f"{fmt} images are not supported (use JPEG, PNG, GIF or BMP)"
+        if fmt not in SUPPORTED_FORMATS:
+            return False, (f"{fmt} images are not supported (convert it to JPEG or PNG; "
+                           f"the course reads {', '.join(SUPPORTED_FORMATS)})")
         open_image(path, max_pixels=max_pixels)
-        tf_error = _tensorflow_decode_error(path)
-        if tf_error:
-            return False, f"TensorFlow cannot decode it ({tf_error})"
         return True, ""
     except ImageError as e:
         return False, str(e).split(": ", 1)[-1]
     except Exception as e:  # Pillow's own errors on open
         return False, _reason(e)
-
-
-def _tensorflow_decode_error(path) -> str:
-    import tensorflow as tf
-
-    try:
-        tf.io.decode_image(tf.io.read_file(str(path)), channels=3, expand_animations=False)
-        return ""
-    except (tf.errors.InvalidArgumentError, tf.errors.UnknownError) as e:
-        return e.message.splitlines()[0][:200]
 
 
 def _reason(e: Exception) -> str:
@@ -130,7 +121,7 @@ def detect_layout(root: Path) -> str:
     return "oxford"
 
 
-_SCAN_VERSION = 3  # bump when check_image_file's verdicts change
+_SCAN_VERSION = 4  # bump when check_image_file's verdicts change
 
 
 def _scan_cache_path(root: Path) -> Path:

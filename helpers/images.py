@@ -1,10 +1,19 @@
-"""Reading and writing single images of any format and mode.
+"""Reading and writing images: the course's one decode-and-resize path.
 
-Introduced in notebook 01 (classifying a photo). The tf.data pipelines in
-:mod:`helpers.pipeline` decode in TensorFlow; this module is for single files
-(the ``predict``, ``dream`` and ``attack`` commands, and the notebooks' photos),
-where every odd mode must simply work: grayscale, palette, CMYK, 16-bit,
-alpha (composited on white).
+Introduced in notebook 01 (classifying a photo). Every photo the course reads,
+in training, prediction, evaluation and grading, goes through :func:`load_image`:
+the tf.data pipelines in :mod:`helpers.pipeline` call it too. So a photo looks
+the same to a model whichever door it comes in by:
+
+* decoded by Pillow, whatever its format and mode (grayscale, palette, CMYK,
+  16-bit; alpha composited on white); the first frame of an animation;
+* turned upright by its EXIF orientation (phone photos);
+* a JPEG at least twice as large as needed is decoded at reduced scale by the
+  JPEG decoder itself (``Image.draft``, DCT scaling), which is much cheaper;
+* resized to a square with Pillow's antialiased bilinear filter.
+
+Images over ``TL_MAX_PIXELS`` pixels, or with more than ``TL_MAX_FRAMES``
+frames, are refused as possible decompression bombs.
 """
 
 from __future__ import annotations
@@ -13,7 +22,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
 
 from helpers import settings
 
@@ -40,8 +49,10 @@ def to_rgb(img: Image.Image) -> Image.Image:
     return img
 
 
-def open_image(path, max_pixels=None) -> Image.Image:
-    """Open and fully decode ``path`` as RGB, or raise :class:`ImageError` saying why."""
+def open_image(path, max_pixels=None, size=None) -> Image.Image:
+    """Open and fully decode ``path`` as upright RGB, or raise :class:`ImageError`
+    saying why. With ``size``, a large JPEG is decoded at reduced scale, never
+    below ``size`` on its short side."""
     path = Path(path)
     limit = max_pixels or settings.max_pixels()   # refuse decompression bombs early
     if not path.exists():
@@ -58,9 +69,17 @@ def open_image(path, max_pixels=None) -> Image.Image:
                     raise ImageError(
                         f"{path}: {img.width}x{img.height} pixels is over the limit of "
                         f"{limit} (a decompression bomb?); shrink it or raise TL_MAX_PIXELS")
-                img.seek(0)  # first frame of a GIF
+                frames = getattr(img, "n_frames", 1)
+                if frames > settings.max_frames():
+                    raise ImageError(
+                        f"{path}: {frames} frames is over the limit of {settings.max_frames()} "
+                        "(an animation bomb?); save its first frame as a still image or "
+                        "raise TL_MAX_FRAMES")
+                img.seek(0)  # first frame of an animation
+                if size is not None and img.format == "JPEG":
+                    img.draft("RGB", (size, size))  # DCT scaling, short side stays >= size
                 img.load()
-                return to_rgb(img)
+                return to_rgb(ImageOps.exif_transpose(img))
     except ImageError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
@@ -68,21 +87,19 @@ def open_image(path, max_pixels=None) -> Image.Image:
     except Image.UnidentifiedImageError:
         raise ImageError(f"{path}: not an image file that Pillow can read "
                          "(wrong extension, or not an image at all)") from None
-    except (OSError, SyntaxError, ValueError) as e:
+    except (OSError, SyntaxError, ValueError, EOFError) as e:
         raise ImageError(f"{path}: damaged image ({e}); re-download or remove it") from e
 
 
 def load_image(path, size=224) -> np.ndarray:
     """An image file as a float32 array in 0..255, shape (size, size, 3). Notebook 01.
 
-    ``size=None`` keeps the original size. Resizing squashes to a square, as the
-    tf.data pipelines do (bilinear).
+    The course's one path from a file to pixels (see the module's docstring);
+    ``size=None`` keeps the original size. Resizing squashes to a square.
     """
-    img = open_image(path)
+    img = open_image(path, size=size)
     if size is not None:
-        if isinstance(size, int):
-            size = (size, size)
-        img = img.resize((size[1], size[0]), Image.Resampling.BILINEAR)
+        img = img.resize((size, size), Image.Resampling.BILINEAR)
     return np.asarray(img, dtype=np.float32)
 
 

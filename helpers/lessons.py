@@ -13,27 +13,34 @@ import numpy as np
 
 from helpers import folders, settings, sources
 
-def resolve_profile(requested: str | None = None, full_data: str | None = None) -> str:
-    """Turn the requested profile (default ``$TL_PROFILE``) into ``"full"`` or ``"ci"``.
-    Every notebook and the lab call this in their parameters' cell.
+def resolve_profile(requested: str | None = None, full_data: str | None = None,
+                    full_cost: str | None = None) -> str:
+    """The profile a notebook runs (``"quick"`` or ``"full"``), from ``requested``
+    (default ``$TL_PROFILE``). Every notebook and the lab call this in their
+    parameters' cell.
 
-    ``"auto"`` becomes ``"full"`` when ``full_data`` (a dataset name; None: the
-    notebook needs no dataset) is staged here or can be downloaded, and
-    ``"ci"`` otherwise, saying so.
+    ``quick`` (the default) runs in minutes on a laptop from the photos that
+    ship with the course. ``full`` is opt-in: before anything starts it says
+    what ``full_data`` (a dataset name) will download and ``full_cost``, roughly
+    how long the notebook then takes.
     """
     requested = (requested or settings.profile()).lower()
+    requested = settings.PROFILE_ALIASES.get(requested, requested)
     if requested not in settings.PROFILES:
-        raise ValueError(f"unknown profile {requested!r}: use one of "
-                         f"{', '.join(settings.PROFILES)}")
-    if requested != "auto":
-        return requested
-    if full_data is None or sources.available(full_data):
-        return "full"
-    if sources.dataset_info(full_data).remotes and sources.online():
-        return "full"
-    print(f"'{full_data}' is not staged here and cannot be downloaded: using the small "
-          "'ci' profile (set TL_PROFILE=full to insist on the full data)")
-    return "ci"
+        raise ValueError(f"unknown profile {requested!r}: use quick (the default) or full")
+    if requested == "full":
+        plan = []
+        if full_data is not None and not sources.available(full_data):
+            info = sources.dataset_info(full_data)
+            plan.append(f"downloads {full_data} ({info.download_mb:,} MB, about "
+                        f"{max(1, round(info.download_mb / 600))} min at 10 MB/s) once, "
+                        "into the course cache")
+        if full_cost:
+            plan.append(f"then takes {full_cost}")
+        if plan:
+            print("full profile: this notebook " + ", ".join(plan) +
+                  ". Set TL_PROFILE=quick for the minutes-long version.")
+    return requested
 
 
 @dataclasses.dataclass
@@ -60,7 +67,7 @@ class Photos:
 def cats_and_dogs(profile: str, seed=42, val=0.15) -> Photos:
     """The cats-vs-dogs photos of notebooks 01, 02 and 04, split the same way each time.
 
-    ``"ci"``: ``cats_and_dogs_filtered`` (3,000 photos, the TensorFlow tutorial's
+    ``"quick"``: ``cats_and_dogs_filtered`` (3,000 photos, the TensorFlow tutorial's
     archive) with its own split: ``train/`` for training, ``val`` of it held out
     (stratified, seeded) for validation, and the 1,000 ``validation/`` photos as
     the test set. ``"full"``: the 25,000 Microsoft photos, split 65/15/20.
@@ -70,9 +77,9 @@ def cats_and_dogs(profile: str, seed=42, val=0.15) -> Photos:
         report = folders.load_folder(image_dir, labels="species")
         split = folders.make_split(report, val=val, test=0.2, seed=seed)
         return Photos("cats_vs_dogs", image_dir, split)
-    if profile != "ci":
-        raise ValueError(f"profile must be 'full' or 'ci' here, not {profile!r} "
-                         "(resolve 'auto' with resolve_profile first)")
+    if profile != "quick":
+        raise ValueError(f"profile must be 'full' or 'quick' here, not {profile!r} "
+                         "(resolve it with resolve_profile first)")
     image_dir = sources.find_dataset("cats_and_dogs_filtered", download_if_missing=True)
     return Photos("cats_and_dogs_filtered", image_dir,
                   folders.presplit(image_dir, val=val, seed=seed))

@@ -24,10 +24,10 @@ import keras
 import numpy as np
 
 from helpers import settings
-from helpers.preprocess import ImagePreprocess
+from helpers.preprocess import preprocessing
 from helpers.torch_pickle import load_state_dict
 
-_CONVERTER_VERSION = 1
+_CONVERTER_VERSION = 2  # 2: Keras-only preprocessing layer
 _BN_EPS = 1e-3
 
 # (repeats, kernel, stride, expand ratio, output channels) of the 7 base stages
@@ -115,7 +115,7 @@ def build(name="efficientnet_lite0", input_shape=None, include_top=True) -> kera
     variant = _variant(name)
     input_shape = tuple(input_shape or (variant.image_size, variant.image_size, 3))
     inputs = keras.Input(shape=input_shape, name="image")
-    x = ImagePreprocess("lite", name="preprocess")(inputs)
+    x = preprocessing("lite")(inputs)
     x = keras.layers.Conv2D(32, 3, strides=2, padding="same", use_bias=False,
                             name="stem_conv")(x)
     x = _relu6("stem_relu")(_bn("stem_bn")(x))

@@ -58,19 +58,53 @@ def jitter_transform(images, max_shift, scale_range=(0.85, 1.15), flip=True, see
     return images
 
 
-def robust_probability(model, image, target, n=32, max_shift=16, scale_range=(0.85, 1.15),
-                       seed=0) -> float:
-    """Mean p(target) over ``n`` random shifts, rescales and flips of ``image``.
+JUDGE_SEED = 1_000_003   # the first half of every judging seed: the optimiser never uses it
 
-    A high probability on one exact image proves little (noise can reach
+
+def rotate(images, degrees):
+    """Rotate a batch about its centre by ``degrees`` (bilinear, edges reflected). Notebook 03."""
+    angle = math.radians(float(degrees))
+    size = float(images.shape[1])
+    c, s = math.cos(angle), math.sin(angle)
+    centre = (size - 1) / 2
+    # output (x, y) samples input (c*x - s*y + a, s*x + c*y + b): a rotation about the centre
+    a = centre - c * centre + s * centre
+    b = centre - s * centre - c * centre
+    transform = tf.constant([[c, -s, a, s, c, b, 0.0, 0.0]], tf.float32)
+    return tf.raw_ops.ImageProjectiveTransformV3(
+        images=images, transforms=tf.repeat(transform, tf.shape(images)[0], axis=0),
+        output_shape=tf.shape(images)[1:3], fill_value=0.0, interpolation="BILINEAR",
+        fill_mode="REFLECT")
+
+
+def robust_probability(model, image, target, n=32, max_shift=16, scale_range=(0.85, 1.15),
+                       max_degrees=10.0, seed=0) -> float:
+    """Mean p(target) over ``n`` views of ``image`` that no optimisation saw: random
+    shifts, rescales, flips and rotations (up to ``max_degrees``).
+
+    ``target`` is a class index or a list of them (``labels.CAT_CLASSES``: any
+    cat), whose probabilities are summed. ``model`` may take another input size
+    (Lite1, Lite2): the views are resized to it. A high probability on one exact image proves little (noise can reach
     p = 1.00); one that survives such small changes means the network really
-    sees the class. Notebook 03.
+    sees the class. The views are drawn from seeds ``[JUDGE_SEED + seed, i]``,
+    a stream the optimiser (seeds ``[seed, step]``) never draws from, and the
+    optimiser never rotates: the image is judged on views it was not made for.
+    Notebook 03.
     """
     x = tf.convert_to_tensor(np.asarray(image, np.float32)[None])
-    batch = tf.concat([jitter_transform(x, max_shift, scale_range, True, [seed, i * 7])
-                       for i in range(n)], axis=0)
-    probs = model(tf.clip_by_value(batch, 0.0, 255.0), training=False)
-    return float(tf.reduce_mean(probs[:, target]))
+    size = x.shape[1]
+    rng = np.random.default_rng([JUDGE_SEED, seed])
+    views = []
+    for i in range(n):
+        view = jitter_transform(x, max_shift, scale_range, True, [JUDGE_SEED + seed, i])
+        views.append(rotate(view, rng.uniform(-max_degrees, max_degrees)) if max_degrees else view)
+    batch = tf.clip_by_value(tf.concat(views, axis=0), 0.0, 255.0)
+    model_size = model.input_shape[1]
+    if model_size and model_size != size:       # another network, at its own input size
+        batch = tf.image.resize(batch, (model_size, model_size))
+    probs = model(batch, training=False)
+    classes = np.atleast_1d(np.asarray(target, dtype=np.int32))   # one class, or a group
+    return float(tf.reduce_mean(tf.reduce_sum(tf.gather(probs, classes, axis=1), axis=1)))
 
 
 def random_start(size=224, seed=0, spread=20.0) -> np.ndarray:

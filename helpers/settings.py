@@ -4,12 +4,15 @@ Nothing is read at import time: each function looks at the environment when it
 is called, so a notebook or a test can change a variable and see the effect.
 The variables (documented once, in README.md, "Settings"):
 
-``TL_PROFILE``     ``auto`` (default), ``full`` or ``ci``: see :func:`resolve_profile`
+``TL_PROFILE``     ``quick`` (default: minutes, offline) or ``full`` (downloads, hours):
+                   see :func:`helpers.lessons.resolve_profile`
 ``TL_DATA_DIR``    a folder of pre-staged datasets (``<name>/`` inside it)
 ``TL_CACHE_DIR``   the course cache (converted weights, features, splits, reports);
                    default ``$KERAS_HOME/tl-course``
 ``TL_OUTPUT_DIR``  where notebooks write models and figures; default ``output``
 ``TL_MAX_PIXELS``  images larger than this are refused (default 64,000,000)
+``TL_MAX_FRAMES``  animations with more frames are refused (default 100)
+``TL_MAX_EXTRACT_BYTES``  archives that would extract to more are refused (default 8 GB)
 ``KERAS_HOME``     Keras' own folder (``~/.keras``); downloaded weights live in
                    ``models/`` inside it
 
@@ -25,8 +28,12 @@ import os
 import tempfile
 from pathlib import Path
 
-PROFILES = ("auto", "full", "ci")
+PROFILES = ("quick", "full")
+# Older names, still accepted: "ci" was the quick profile's name, and "auto" (the
+# old default) is the quick profile now, so that no default run downloads hours of data.
+PROFILE_ALIASES = {"ci": "quick", "auto": "quick", "small": "quick"}
 DEFAULT_MAX_PIXELS = 64_000_000
+DEFAULT_MAX_FRAMES = 100
 
 
 def _env(name: str) -> str | None:
@@ -56,20 +63,38 @@ def output_dir() -> Path:
     return Path(_env("TL_OUTPUT_DIR") or "output")
 
 
+def _whole_number(name: str, default: int) -> int:
+    value = _env(name)
+    try:
+        return int(value) if value else default
+    except ValueError:
+        raise ValueError(f"{name}={value!r} is not a whole number") from None
+
+
 def max_pixels() -> int:
     """The largest image (in pixels) the course opens: ``$TL_MAX_PIXELS``."""
-    value = _env("TL_MAX_PIXELS")
-    try:
-        return int(value) if value else DEFAULT_MAX_PIXELS
-    except ValueError:
-        raise ValueError(f"TL_MAX_PIXELS={value!r} is not a whole number of pixels") from None
+    return _whole_number("TL_MAX_PIXELS", DEFAULT_MAX_PIXELS)
+
+
+def max_frames() -> int:
+    """The most frames an animated image may have: ``$TL_MAX_FRAMES``. Only the first
+    frame is decoded, but counting a huge animation's frames is itself costly."""
+    return _whole_number("TL_MAX_FRAMES", DEFAULT_MAX_FRAMES)
+
+
+def max_extract_bytes() -> int:
+    """The most bytes one archive may extract to: ``$TL_MAX_EXTRACT_BYTES``."""
+    return _whole_number("TL_MAX_EXTRACT_BYTES", 8_000_000_000)
 
 
 def profile() -> str:
-    """The requested profile, ``$TL_PROFILE`` (default ``auto``), checked."""
-    name = (_env("TL_PROFILE") or "auto").lower()
+    """The requested profile, ``$TL_PROFILE``: ``quick`` (the default) or ``full``."""
+    name = (_env("TL_PROFILE") or "quick").lower()
+    name = PROFILE_ALIASES.get(name, name)
     if name not in PROFILES:
-        raise ValueError(f"TL_PROFILE={name!r} is not a profile: use one of {', '.join(PROFILES)}")
+        raise ValueError(f"TL_PROFILE={name!r} is not a profile: use quick (the default: "
+                         "minutes on a laptop, offline) or full (downloads the full "
+                         "datasets; hours on a CPU)")
     return name
 
 

@@ -15,24 +15,24 @@ match is kept for inspection, and a manifest check only reports.
 from __future__ import annotations
 
 import dataclasses
-import re
+import os
 import socket
-import tarfile
+import tempfile
 import time
-import zipfile
 from pathlib import Path
 
 from helpers import settings
+from helpers.archives import UnsafeArchiveError, safe_extract
+
+__all__ = ["DATASETS", "DatasetInfo", "DatasetUnavailableError", "ManifestMismatchError",
+           "Remote", "UnsafeArchiveError", "available", "dataset_info", "download", "fetch",
+           "find_dataset", "safe_extract", "verify_manifest"]
 
 MANIFESTS = Path(__file__).parent / "manifests"
 
 
 class DatasetUnavailableError(FileNotFoundError):
     """A dataset is neither pre-staged nor downloadable; the message says how to stage it."""
-
-
-class UnsafeArchiveError(ValueError):
-    """An archive member would land outside the target folder."""
 
 
 class ManifestMismatchError(ValueError):
@@ -55,6 +55,7 @@ class DatasetInfo:
     layout: str                     # "subfolders", "oxford" (names) or "splits" (train/, validation/)
     homepage: str
     manifest: str | None = None     # sha256 of every file, in helpers/manifests/
+    download_mb: int = 0            # what a download costs, said before it starts
 
 
 DATASETS = {
@@ -70,6 +71,7 @@ DATASETS = {
         layout="splits",
         homepage="https://www.tensorflow.org/tutorials/images/transfer_learning",
         manifest="cats_and_dogs_filtered.sha256",
+        download_mb=66,
     ),
     "cats_vs_dogs": DatasetInfo(
         name="cats_vs_dogs",
@@ -83,6 +85,7 @@ DATASETS = {
         image_folders=("PetImages",),
         layout="subfolders",
         homepage="https://www.microsoft.com/download/details.aspx?id=54765",
+        download_mb=787,
     ),
     "oxford_pets": DatasetInfo(
         name="oxford_pets",
@@ -101,6 +104,7 @@ DATASETS = {
         image_folders=("images",),
         layout="oxford",
         homepage="https://www.robots.ox.ac.uk/~vgg/data/pets/",
+        download_mb=811,
     ),
     "pets-mini": DatasetInfo(
         name="pets-mini",
@@ -133,53 +137,6 @@ def staging_help(info: DatasetInfo) -> str:
             f"into $TL_DATA_DIR/{info.name}/.")
 
 
-# ---------------------------------------------------------------- archives
-
-def _check_member_name(name: str, archive) -> None:
-    parts = Path(name).parts
-    if name.startswith(("/", "\\")) or (parts and re.match(r"^[A-Za-z]:", parts[0])):
-        raise UnsafeArchiveError(f"{archive}: member {name!r} has an absolute path; refusing "
-                                 "to extract (the archive is damaged or malicious)")
-    if ".." in parts:
-        raise UnsafeArchiveError(f"{archive}: member {name!r} points outside the target "
-                                 "folder ('..'); refusing to extract")
-
-
-def safe_extract(archive, dest) -> Path:
-    """Extract a .zip or .tar(.gz) into ``dest``, refusing members that would land
-    outside it (absolute paths, ``..``, links, devices). Used by :func:`fetch`.
-
-    Every member is checked before anything is written.
-    """
-    archive, dest = Path(archive), Path(dest)
-    dest.mkdir(parents=True, exist_ok=True)
-    if zipfile.is_zipfile(archive):
-        with zipfile.ZipFile(archive) as zf:
-            for info in zf.infolist():
-                _check_member_name(info.filename, archive)
-                if (info.external_attr >> 16) & 0o170000 == 0o120000:
-                    raise UnsafeArchiveError(f"{archive}: member {info.filename!r} is a "
-                                             "symbolic link; refusing to extract")
-            zf.extractall(dest)
-        return dest
-    try:
-        tf_archive = tarfile.open(archive)
-    except tarfile.TarError as e:
-        raise ValueError(f"{archive}: not a zip or tar archive ({e}); delete it and "
-                         "download it again") from e
-    with tf_archive as tar:
-        for member in tar.getmembers():
-            _check_member_name(member.name, archive)
-            if member.issym() or member.islnk():
-                raise UnsafeArchiveError(f"{archive}: member {member.name!r} is a link; "
-                                         "refusing to extract")
-            if not (member.isfile() or member.isdir()):
-                raise UnsafeArchiveError(f"{archive}: member {member.name!r} is a device "
-                                         "or special file; refusing to extract")
-        tar.extractall(dest, filter="data")
-    return dest
-
-
 # --------------------------------------------------------------- downloads
 
 def verify_file(path, file_hash) -> None:
@@ -206,12 +163,26 @@ def download(remote: Remote, folder) -> Path:
         return target
     errors = []
     for url in remote.urls:
-        try:
-            path = keras.utils.get_file(remote.filename, url, file_hash=remote.file_hash,
-                                        cache_dir=str(folder), cache_subdir=".")
-            return Path(path)
-        except Exception as e:  # keras raises Exception on network errors
-            errors.append(f"{url}: {e.__class__.__name__}: {e}")
+        # download into a private folder, then move into place: a file at ``target``
+        # is always a whole, verified download
+        with tempfile.TemporaryDirectory(dir=folder, prefix=".downloading-") as tmp:
+            try:
+                path = keras.utils.get_file(remote.filename, url, cache_dir=tmp,
+                                            cache_subdir=".")
+            except Exception as e:  # keras raises Exception on network errors
+                errors.append(f"{url}: {e.__class__.__name__}: {e}")
+                continue
+            if remote.file_hash:
+                try:
+                    verify_file(path, remote.file_hash)
+                except ValueError:
+                    kept = folder / f"{remote.filename}.checksum-mismatch"
+                    os.replace(path, kept)
+                    errors.append(f"{url}: checksum mismatch; the download is kept as {kept} "
+                                  "for inspection (delete it once you are done)")
+                    continue
+            os.replace(path, target)
+            return target
     raise DatasetUnavailableError(
         f"could not download {remote.filename}:\n  " + "\n  ".join(errors))
 

@@ -153,7 +153,11 @@ def load_state_dict(path) -> "collections.OrderedDict[str, np.ndarray]":
     out = collections.OrderedDict()
     for name, ref in state.items():
         key = ref.storage[0]
+        if key not in storages:
+            raise ValueError(f"{path}: tensor {name!r} refers to storage {key!r}, which the "
+                             "file does not hold")
         flat = storages[key]
+        _check_view(path, name, ref, flat.size)
         itemsize = flat.dtype.itemsize
         arr = np.lib.stride_tricks.as_strided(
             flat[ref.offset:],
@@ -163,3 +167,23 @@ def load_state_dict(path) -> "collections.OrderedDict[str, np.ndarray]":
         )
         out[name] = np.array(arr)  # a contiguous copy
     return out
+
+
+def _check_view(path, name, ref, numel) -> None:
+    """Refuse a tensor whose size, stride or offset would read outside its storage:
+    ``as_strided`` trusts them blindly and would read arbitrary memory."""
+    if len(ref.size) != len(ref.stride) or len(ref.size) > 8:
+        raise ValueError(f"{path}: tensor {name!r} has {len(ref.size)} sizes but "
+                         f"{len(ref.stride)} strides (corrupt or malicious file)")
+    if ref.offset < 0 or any(n < 0 for n in ref.size) or any(s < 0 for s in ref.stride):
+        raise ValueError(f"{path}: tensor {name!r} has a negative size, stride or offset "
+                         "(corrupt or malicious file)")
+    if 0 in ref.size:
+        if ref.offset > numel:
+            raise ValueError(f"{path}: tensor {name!r} starts past the end of its storage")
+        return
+    last = ref.offset + sum((n - 1) * s for n, s in zip(ref.size, ref.stride))
+    if last >= numel:
+        raise ValueError(f"{path}: tensor {name!r} (size {ref.size}, stride {ref.stride}, "
+                         f"offset {ref.offset}) reads past the end of its storage of {numel} "
+                         "elements (corrupt or malicious file)")

@@ -1,9 +1,27 @@
-"""Shared fixtures: the data folder (``TL_DATA_DIR``) and a cached backbone."""
+"""Shared fixtures: the data folder (``TL_DATA_DIR``) and a cached backbone.
+
+Every test runs with the course cache and the output folder in temporary
+folders: the tests never write into a user's ``~/.keras/tl-course`` or into
+the repository.
+"""
 
 import os
 from pathlib import Path
 
 import pytest
+
+from helpers import features, folders, train
+
+
+@pytest.fixture(scope="session")
+def _session_cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("tl-cache")
+
+
+@pytest.fixture(autouse=True)
+def _private_cache_and_output(_session_cache, tmp_path_factory, monkeypatch):
+    monkeypatch.setenv("TL_CACHE_DIR", str(_session_cache))
+    monkeypatch.setenv("TL_OUTPUT_DIR", str(tmp_path_factory.mktemp("output")))
 
 
 def _data_root():
@@ -51,3 +69,22 @@ def classifier():
     from helpers.backbones import get_backbone
 
     return get_backbone("efficientnet_lite0", include_top=True)
+
+
+@pytest.fixture(scope="session")
+def breed_model(pets_mini, tmp_path_factory):
+    """A real breed classifier: Lite0 features of pets-mini's training split + a head."""
+    report = folders.check_folder(pets_mini, labels="breed")
+    split = folders.make_split(report, seed=42)
+    (tr, ytr), (va, yva) = split.part("train"), split.part("val")
+    head, _, _ = train.train_head(features.cached_features("efficientnet_lite0", tr, progress=False), ytr,
+                                  features.cached_features("efficientnet_lite0", va, progress=False), yva,
+                                  37, epochs=100, dropout=0.5)
+    model, _ = train.build_classifier(head)
+    folder = tmp_path_factory.mktemp("submission")
+    path = train.save_classifier(model, folder / "good.keras", split.classes)
+    test_dir = folder / "hidden_test"
+    test_dir.mkdir()
+    for f in split.test:                 # links, not copies, of the held-out photos
+        (test_dir / f.rsplit("/", 1)[-1]).symlink_to(f)
+    return path, test_dir, split, model

@@ -1,6 +1,7 @@
 import os
 import pickle
 import shutil
+import sys
 
 import numpy as np
 import pytest
@@ -139,3 +140,60 @@ def test_bfloat16_backbone_gives_float32_features_close_to_float32():
 def test_random_weights_for_timing():
     model = backbones.get_backbone("efficientnet_lite0", include_top=False, weights=None)
     assert model.output.shape[-1] == 1280
+
+
+def _write_pth(path, monkeypatch, numel, views):
+    """A legacy torch.save file with one float storage of ``numel`` values and one
+    tensor per (offset, size, stride) in ``views``, written without PyTorch."""
+    import struct
+    import types
+
+    torch, utils = types.ModuleType("torch"), types.ModuleType("torch._utils")
+
+    def _rebuild_tensor_v2(*args):
+        raise AssertionError("only pickled here")
+
+    _rebuild_tensor_v2.__module__ = "torch._utils"
+    _rebuild_tensor_v2.__qualname__ = "_rebuild_tensor_v2"
+    FloatStorage = type("FloatStorage", (), {"__module__": "torch"})
+    torch.FloatStorage, torch._utils, utils._rebuild_tensor_v2 = FloatStorage, utils, _rebuild_tensor_v2
+    monkeypatch.setitem(sys.modules, "torch", torch)
+    monkeypatch.setitem(sys.modules, "torch._utils", utils)
+
+    class Storage:
+        pass
+
+    class Tensor:
+        def __init__(self, offset, size, stride):
+            self.args = (Storage(), offset, size, stride)
+
+        def __reduce__(self):
+            return _rebuild_tensor_v2, self.args
+
+    class Pickler(pickle.Pickler):
+        def persistent_id(self, obj):
+            return ("storage", FloatStorage, "0", "cpu", numel) if isinstance(obj, Storage) else None
+
+    with open(path, "wb") as f:
+        for obj in (torch_pickle.MAGIC_NUMBER, torch_pickle.PROTOCOL_VERSION,
+                    {"little_endian": True}):
+            pickle.dump(obj, f, protocol=2)
+        Pickler(f, protocol=2).dump({f"t{i}": Tensor(*v) for i, v in enumerate(views)})
+        pickle.dump(["0"], f, protocol=2)
+        f.write(struct.pack("<q", numel) + np.arange(numel, dtype="<f4").tobytes())
+
+
+def test_tensor_views_outside_their_storage_are_refused(tmp_path, monkeypatch):
+    good = tmp_path / "good.pth"
+    _write_pth(good, monkeypatch, 6, [(0, (2, 3), (3, 1)), (2, (2, 2), (1, 2))])
+    state = torch_pickle.load_state_dict(good)
+    np.testing.assert_array_equal(state["t0"], [[0, 1, 2], [3, 4, 5]])
+    np.testing.assert_array_equal(state["t1"], [[2, 4], [3, 5]])
+    for name, view, message in [
+            ("past_end.pth", (0, (3, 3), (3, 1)), "reads past the end"),
+            ("offset.pth", (5, (2,), (1,)), "reads past the end"),
+            ("negative.pth", (0, (2,), (-1,)), "negative"),
+            ("rank.pth", (0, (2, 2), (1,)), "sizes but 1 strides")]:
+        _write_pth(tmp_path / name, monkeypatch, 6, [view])
+        with pytest.raises(ValueError, match=message):
+            torch_pickle.load_state_dict(tmp_path / name)

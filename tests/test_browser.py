@@ -1,7 +1,7 @@
 """The course as students and instructors meet it: JupyterLab and slides in a real browser.
 
 Starts JupyterLab from the course's environment on loopback (a free port, a token,
-a temporary copy of the notebooks, ``TL_PROFILE=ci``), opens notebook 01 in
+a temporary copy of the notebooks, ``TL_PROFILE=quick``), opens notebook 01 in
 headless Chromium, runs all cells through the menu, and checks what a student
 sees: no error, the figures, the test accuracy. Then opens a slide deck written by
 ``python -m helpers slides`` from the disk and advances it. Screenshots land in
@@ -74,7 +74,7 @@ def jupyterlab(tmp_path_factory, data_root):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(values)
     port, token = _free_port(), uuid.uuid4().hex
-    env = {**os.environ, "TL_PROFILE": "ci", "TL_OUTPUT_DIR": str(root / "output"),
+    env = {**os.environ, "TL_PROFILE": "quick", "TL_OUTPUT_DIR": str(root / "output"),
            "JUPYTER_CONFIG_DIR": str(root / ".jupyter")}
     log = open(root / "jupyterlab.log", "w")
     server = subprocess.Popen(

@@ -81,19 +81,19 @@ def test_progress_bars_collapse_to_their_last_line(tmp_path):
 
 
 def test_nbval_fails_a_notebook_cell_that_shows_a_warning(tmp_path):
+    import shutil
     import subprocess
     import sys
     from pathlib import Path
 
     repo = Path(__file__).resolve().parents[1]
-    path = repo / "notebooks" / f"zz_noisy_{tmp_path.name}.ipynb"   # under the repo's conftest
+    shutil.copy(repo / "conftest.py", tmp_path / "conftest.py")   # the repo's nbval hook
+    path = tmp_path / "zz_noisy.ipynb"
     _notebook(path, [new_code_cell("import warnings\nwarnings.warn('x is deprecated')"),
                      new_code_cell("print('quiet')")])
-    try:
-        out = subprocess.run([sys.executable, "-m", "pytest", str(path), "--nbval-lax",
-                              "--nbval-current-env", "-q", "-p", "no:cacheprovider"],
-                             cwd=repo, capture_output=True, text=True, timeout=300)
-    finally:
-        path.unlink()
+    out = subprocess.run([sys.executable, "-m", "pytest", str(path), "--nbval-lax",
+                          "--nbval-current-env", "-q", "-p", "no:cacheprovider",
+                          "--rootdir", str(tmp_path)],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert "1 failed, 1 passed" in out.stdout, out.stdout[-2000:]
     assert "shows a student a warning" in out.stdout

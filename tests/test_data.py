@@ -76,10 +76,17 @@ def test_pipeline_decodes_by_content_and_skips_bad(messy_folder):
     assert all(img.std() > 5 for img in images)
 
 
-def test_cached_report_is_reused_and_detects_changes(messy_folder):
+def test_cached_report_is_reused_and_detects_changes(messy_folder, monkeypatch):
     folders.check_folder(messy_folder, labels="species")
+    checked = []
+    real_check = folders.check_image_file
+    monkeypatch.setattr(folders, "check_image_file",
+                        lambda path, *a, **k: checked.append(path.name) or real_check(path, *a, **k))
+    again = folders.check_folder(messy_folder, labels="species")
+    assert checked == [] and "beagle_5.jpg" not in again.files    # every verdict from the cache
     (messy_folder / "beagle_5.jpg").write_bytes(jpeg_bytes(COFFEE))  # repaired by the user
     report = folders.check_folder(messy_folder, labels="species")
+    assert checked == ["beagle_5.jpg"]                              # only the changed file
     assert "beagle_5.jpg" in report.files
 
 
@@ -187,8 +194,13 @@ def test_feature_cache_reuses_and_rebuilds(tmp_path, monkeypatch):
     assert first.shape == (2, 1280)
     cached = list((tmp_path / "cache" / "features").glob("*.npz"))
     assert len(cached) == 1
+    computed = []
+    real_extract = features.extract_features
+    monkeypatch.setattr(features, "extract_features",
+                        lambda *a, **k: computed.append(1) or real_extract(*a, **k))
     again = features.cached_features("efficientnet_lite0", files, image_size=96, progress=False)
     np.testing.assert_array_equal(first, again)
+    assert computed == []                                  # read from the cache, not recomputed
     files[1].write_bytes(jpeg_bytes(CHELSEA))              # an input changed
     changed = features.cached_features("efficientnet_lite0", files, image_size=96, progress=False)
     np.testing.assert_allclose(changed[0], changed[1], atol=1e-4)
@@ -233,7 +245,8 @@ def test_fetch_tries_mirrors_verifies_and_extracts(tmp_path, monkeypatch):
     target = sources.fetch("tiny_pets", tmp_path / "staged")
     report = folders.check_folder(target / "images", labels="species")
     assert report.counts() == {"cat": 4, "dog": 4}
-    assert (target / "downloads" / "images.tar.gz").exists()
+    assert (target / "downloads" / "images.tar.gz").read_bytes() == archive.read_bytes()
+    assert not [p for p in target.rglob(".*") if p.name.startswith((".downloading", ".extracting"))]
 
 
 def test_fetch_with_wrong_checksum_fails_clearly(tmp_path, monkeypatch):
@@ -242,10 +255,13 @@ def test_fetch_with_wrong_checksum_fails_clearly(tmp_path, monkeypatch):
     info = sources.DatasetInfo("bad_sum", "test", (sources.Remote(
         "images.tar.gz", (archive.as_uri(),), "0" * 32),), ("images",), "oxford", "x")
     monkeypatch.setitem(sources.DATASETS, "bad_sum", info)
-    with pytest.raises(sources.DatasetUnavailableError, match="images.tar.gz"):
+    with pytest.raises(sources.DatasetUnavailableError, match="checksum mismatch.*kept as"):
         sources.fetch("bad_sum", tmp_path / "staged")
+    downloads = tmp_path / "staged" / "bad_sum" / "downloads"
+    kept = downloads / "images.tar.gz.checksum-mismatch"   # the download itself, kept
+    assert kept.read_bytes() == archive.read_bytes()
+    assert not (downloads / "images.tar.gz").exists()     # never taken for a good download
     assert not (tmp_path / "staged" / "bad_sum" / "images").exists()
-    assert archive.exists()
 
 
 def test_oxford_official_split(tmp_path):
@@ -266,3 +282,33 @@ def test_oxford_official_split(tmp_path):
     assert len(split.test) == 7 and len(split.train) + len(split.val) == 24
     assert not any(f.endswith("pug_8.jpg") for f in split.test)
     assert not set(split.test) & (set(split.train) | set(split.val))
+
+
+def test_archives_too_large_to_extract_are_refused_before_writing(tmp_path, monkeypatch):
+    bomb = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("a.txt", "fine")
+        zf.writestr("zeros.bin", b"\0" * 5_000_000)       # 5 MB that packs into a few KB
+    assert bomb.stat().st_size < 50_000
+    monkeypatch.setenv("TL_MAX_EXTRACT_BYTES", "1000000")
+    dest = tmp_path / "dest"
+    with pytest.raises(sources.UnsafeArchiveError, match="5 MB, over the limit of 1 MB.*TL_MAX_EXTRACT_BYTES"):
+        sources.safe_extract(bomb, dest)
+    assert list(dest.iterdir()) == []                      # nothing written, no temporary left
+    monkeypatch.setenv("TL_MAX_EXTRACT_BYTES", "10000000")
+    sources.safe_extract(bomb, dest)
+    assert sorted(p.name for p in dest.iterdir()) == ["a.txt", "zeros.bin"]
+
+
+def test_extraction_keeps_what_is_already_there(tmp_path):
+    archive = tmp_path / "new.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("images/a.txt", "from the archive")
+        zf.writestr("images/b.txt", "new")
+    dest = tmp_path / "dest"
+    (dest / "images").mkdir(parents=True)
+    (dest / "images" / "a.txt").write_text("the user's own")
+    sources.safe_extract(archive, dest)
+    assert (dest / "images" / "a.txt").read_text() == "the user's own"
+    assert (dest / "images" / "b.txt").read_text() == "new"
+    assert sorted(p.name for p in dest.iterdir()) == ["images"]

@@ -1,7 +1,8 @@
 """The course's command line: ``python -m helpers COMMAND``.
 
 Commands: ``predict`` (notebook 01), ``data fetch|check`` (notebook 01),
-``dream`` (notebook 03), ``attack`` (notebook 04), ``grade`` (the lab),
+``dream`` (notebook 03), ``attack`` (notebook 04), ``grade`` (the lab, one
+submission or a class), ``train`` and ``evaluate`` (your own photos, notebook 05),
 ``course`` (run every notebook headless), ``slides`` (reveal.js decks, offline).
 """
 
@@ -24,9 +25,15 @@ def cmd_predict(args) -> int:
     from helpers.images import ImageError, load_image
     from helpers.labels import decode_top
 
+    names = None
     try:
-        model = get_backbone(args.backbone, include_top=True)
-    except (ValueError, BackboneUnavailableError) as e:
+        if args.model:
+            from helpers.train import load_classifier
+
+            model, names = load_classifier(args.model)
+        else:
+            model = get_backbone(args.backbone, include_top=True)
+    except (ValueError, OSError, BackboneUnavailableError) as e:
         _err(str(e))
         return 2
     run = feature_extractor(model)
@@ -38,7 +45,12 @@ def cmd_predict(args) -> int:
             _err(str(e))
             failed += 1
             continue
-        top = decode_top(run(image[None]).numpy(), args.top)[0]
+        probs = run(image[None]).numpy()
+        if names:
+            order = probs[0].argsort()[::-1][:args.top]
+            top = [{"index": int(i), "label": names[i], "prob": float(probs[0, i])} for i in order]
+        else:
+            top = decode_top(probs, args.top)[0]
         results.append({"file": path, "top": top})
         if not args.json:
             print(path)
@@ -53,9 +65,11 @@ def cmd_predict(args) -> int:
 
 
 def _add_predict(sub):
-    p = sub.add_parser("predict", help="top-K ImageNet classes of images")
+    p = sub.add_parser("predict", help="top-K classes of images: ImageNet's, or a saved "
+                                       "classifier's (--model)")
     p.add_argument("images", nargs="+", metavar="IMAGE")
     p.add_argument("--backbone", default="efficientnet_lite0")
+    p.add_argument("--model", help="a .keras classifier saved by the course (train, notebooks)")
     p.add_argument("--top", type=int, default=5)
     p.add_argument("--json", action="store_true", help="print one JSON list")
     p.set_defaults(func=cmd_predict)
@@ -256,19 +270,63 @@ def _add_optimize(sub):
 # -------------------------------------------------------------------- grade
 
 def cmd_grade(args) -> int:
+    from pathlib import Path
+
+    if Path(args.model).is_dir():
+        return _grade_class(args)
     from helpers.grade import format_report, grade
 
-    result = grade(args.model, args.test_dir, args.min_top1, args.min_top3)
+    result = grade(args.model, args.test_dir, args.min_top1, args.min_top3,
+                   timeout=args.timeout, memory_mb=args.memory_mb)
     print(json.dumps(result, indent=2) if args.json else format_report(result))
     return 0 if result["passed"] else 1
 
 
-def _add_grade(sub):
-    from helpers.grade import MIN_TOP1, MIN_TOP3
+def _grade_class(args) -> int:
+    from collections import Counter
+    from pathlib import Path
 
-    p = sub.add_parser("grade", help="grade a saved lab model on a hidden test folder")
-    p.add_argument("model", metavar="MODEL.keras")
-    p.add_argument("--test-dir", required=True, help="folder of Oxford-named test photos")
+    from helpers.gradebook import grade_class
+
+    if not args.out:
+        _err("grading a folder of submissions needs --out gradebook.csv")
+        return 2
+    try:
+        rows = grade_class(args.model, args.test_dir, args.out, args.feedback_dir,
+                           workers=args.workers, timeout=args.timeout,
+                           memory_mb=args.memory_mb, progress=not args.json)
+    except (FileNotFoundError, NotADirectoryError, ValueError) as e:
+        _err(str(e))
+        return 2
+    if args.json:
+        print(json.dumps(rows, indent=2, default=str))
+        return 0
+    for row in rows:
+        shown = (f"{row['score']:5.1f}  top-1 {row['top1']:.3f}" if row["status"] == "ok"
+                 else f"{0:5.1f}  {row['status']}")
+        print(f"  {row['student']:24} {shown}  {row['reason'][:90]}")
+    counts = Counter(row["status"] for row in rows)
+    print(f"{len(rows)} submissions: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+    print(f"gradebook: {args.out}; feedback for each student in "
+          f"{args.feedback_dir or Path(args.out).parent / 'feedback'}/")
+    return 0
+
+
+def _add_grade(sub):
+    from helpers.gradebook import MIN_TOP1, MIN_TOP3
+
+    p = sub.add_parser("grade", help="grade a saved lab model, or a folder of them, on a "
+                                     "hidden test folder")
+    p.add_argument("model", metavar="MODEL.keras|SUBMISSIONS/",
+                   help="one .keras file, or a folder with one per student")
+    p.add_argument("--test-dir", required=True,
+                   help="folder of test photos (Oxford names, or a subfolder per class)")
+    p.add_argument("--out", help="the gradebook CSV to write (for a folder of submissions)")
+    p.add_argument("--feedback-dir", help="one feedback file per student (default: feedback/ "
+                                          "beside the gradebook)")
+    p.add_argument("--workers", type=int, default=2, help="submissions graded at once")
+    p.add_argument("--timeout", type=float, default=120.0, help="seconds per submission")
+    p.add_argument("--memory-mb", type=int, default=3000, help="memory per submission")
     p.add_argument("--min-top1", type=float, default=MIN_TOP1)
     p.add_argument("--min-top3", type=float, default=MIN_TOP3)
     p.add_argument("--json", action="store_true")
@@ -283,7 +341,7 @@ def cmd_course(args) -> int:
     notebooks = args.notebooks or None
     if args.store_checked:
         for path in notebooks or course.course_notebooks():
-            kept = course.store_checked(path, env={"TL_PROFILE": args.profile or "ci"})
+            kept = course.store_checked(path, env={"TL_PROFILE": args.profile or "quick"})
             print(f"{path}: kept the outputs of {kept} checked cells")
         return 0
     return course.run_course(args.out, notebooks, args.profile)
@@ -293,7 +351,7 @@ def _add_course(sub):
     p = sub.add_parser("course", help="run every notebook headless into an output folder")
     p.add_argument("notebooks", nargs="*", help="default: notebooks/ then lab/")
     p.add_argument("--out", default="output")
-    p.add_argument("--profile", choices=["full", "ci"], default=None,
+    p.add_argument("--profile", choices=["quick", "full"], default=None,
                    help="overrides TL_PROFILE for the run")
     p.add_argument("--store-checked", action="store_true",
                    help="(maintainers) refresh the outputs nbval compares, strip the rest")
@@ -321,7 +379,14 @@ def _add_slides(sub):
     p.set_defaults(func=cmd_slides)
 
 
-_ADDERS = [_add_predict, _add_data, _add_optimize, _add_grade, _add_course, _add_slides]
+def _add_own(sub):
+    from helpers.cli.own import add_commands
+
+    add_commands(sub)
+
+
+_ADDERS = [_add_predict, _add_data, _add_optimize, _add_grade, _add_own, _add_course,
+           _add_slides]
 
 
 def build_parser() -> argparse.ArgumentParser:

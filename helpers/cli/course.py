@@ -169,7 +169,7 @@ def run_course(out="output", notebooks=None, profile=None) -> int:
     if missing:
         print("\nSome notebooks need data that is not here. Pre-stage it "
               "(`python -m helpers data fetch NAME` online, then set TL_DATA_DIR), or run "
-              "the small profile on the bundled photos: TL_PROFILE=ci make course")
+              "the quick profile on the bundled photos: TL_PROFILE=quick make course")
     return 0 if all(r[1].startswith("ok") for r in results) else 1
 
 

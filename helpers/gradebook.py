@@ -1,0 +1,375 @@
+"""Grading a whole class: ``python -m helpers grade SUBMISSIONS/ --test-dir DIR --out gradebook.csv``.
+
+Introduced with the lab (``lab/README.md``, "Grading a class"). Each student
+hands in one ``.keras`` file: ``SUBMISSIONS/<student>.keras``, or
+``SUBMISSIONS/<student>/<anything>.keras``. For every submission:
+
+1. :func:`helpers.submission.inspect` reads the archive without building it
+   and refuses what it must (code, foreign modules, bombs, links);
+2. a process of its own, forked by a worker server (:mod:`helpers.gradeworker`),
+   loads it with Keras' ``safe_mode`` and runs it on the test photos, under a
+   wall-time limit and a memory limit (resident memory, watched from outside
+   every 50 ms, and an address-space cap inside);
+3. the grader scores the outputs: top-1 and top-3 with 95% intervals.
+
+The test photos are decoded once per input size and shared by every worker.
+Every submission gets a row, whatever happens (``ok``, ``refused``, ``failed``,
+``timeout``, ``out of memory``), and a feedback file; the CSV records the test
+folder's digest so a grade can be reproduced.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import csv
+import dataclasses
+import hashlib
+import json
+import os
+import re
+import select
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+from helpers import settings
+from helpers.submission import RefusedSubmission, inspect
+
+MIN_TOP1 = 0.80      # the lab's pass line (lab/README.md)
+MIN_TOP3 = 0.90
+# TensorFlow maps about 2 GB of address space before it allocates anything. A
+# child's address space is capped at twice the memory limit plus this: a safety
+# net against one allocation too large for the machine; the memory limit itself
+# is the resident memory, watched from outside.
+ADDRESS_SPACE_OVERHEAD_MB = 2500
+COLUMNS = ["student", "score", "passed", "status", "reason", "top1", "top1_low", "top1_high",
+           "top3", "top3_low", "top3_high", "images", "seconds", "submission",
+           "submission_sha256", "test_digest"]
+
+
+@dataclasses.dataclass
+class TestSet:
+    """The hidden test photos: files, labels, and a digest of them all."""
+    root: str
+    files: list[str]
+    labels: list[str]
+    digest: str
+    skipped: list[dict]
+
+
+def load_test_set(test_dir) -> TestSet:
+    """Check ``test_dir`` (Oxford-named photos, or a subfolder per class) and digest
+    every usable file's name and bytes. Unusable files are reported, not graded."""
+    from helpers.folders import check_folder
+
+    report = check_folder(test_dir, labels="breed")
+    if not report.files:
+        raise ValueError(f"{test_dir}: no usable test photos")
+    h = hashlib.sha256()
+    for rel in report.files:
+        h.update(f"{rel}\0{settings.file_hash(Path(report.root) / rel)}\n".encode())
+    return TestSet(report.root, report.paths(), report.labels, h.hexdigest(), report.bad)
+
+
+def decoded_photos(test: TestSet, size: int, workdir: Path) -> Path:
+    """The test photos at ``size`` as one ``.npy`` file, decoded once for all
+    submissions of that input size (through the course's one image path)."""
+    from helpers.images import load_image
+
+    path = Path(workdir) / f"photos-{size}.npy"
+    if not path.exists():
+        stack = np.stack([load_image(f, size) for f in test.files])
+        settings.atomic_write(path, lambda tmp: np.save(tmp, stack))
+    return path
+
+
+# ------------------------------------------------------------- one submission
+
+def find_submissions(folder) -> list[tuple[str, Path | None, str]]:
+    """``(student, file, problem)`` for every ``.keras`` file or student folder."""
+    folder = Path(folder)
+    found = []
+    for entry in sorted(folder.iterdir()):
+        if entry.name.startswith("."):
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            models = sorted(entry.glob("*.keras"))
+            if len(models) == 1:
+                found.append((entry.name, models[0], ""))
+            else:
+                found.append((entry.name, None, f"the folder holds {len(models)} .keras files; "
+                              "hand in exactly one"))
+        elif entry.suffix == ".keras":
+            found.append((entry.stem, entry, ""))
+    return found
+
+
+def _resident(pid: int) -> int:
+    """A process's resident memory in bytes (0 once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+class WorkerServer:
+    """One :mod:`helpers.gradeworker` server: TensorFlow imported once, a fresh forked
+    process per submission. :meth:`run` enforces the limits from outside."""
+
+    def __init__(self):
+        env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "MALLOC_ARENA_MAX": "2"}
+        self.proc = subprocess.Popen([sys.executable, "-m", "helpers.gradeworker"],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, env=env, text=True, bufsize=1)
+        self._line(120.0)                              # {"ready": true}
+
+    def _line(self, timeout) -> dict:
+        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        line = self.proc.stdout.readline() if ready else ""
+        if not line:
+            raise RuntimeError("the grading worker stopped answering")
+        return json.loads(line)
+
+    def run(self, model: Path, photos: Path, out: Path, timeout: float, memory_mb: int):
+        """Grade one submission; returns ``(status, message)``."""
+        job = {"model": str(model), "photos": str(photos), "out": str(out),
+               "address_space_mb": 2 * memory_mb + ADDRESS_SPACE_OVERHEAD_MB}
+        self.proc.stdin.write(json.dumps(job) + "\n")
+        self.proc.stdin.flush()
+        pid = self._line(60.0)["pid"]
+        start, verdict = time.monotonic(), None
+        while True:
+            ready, _, _ = select.select([self.proc.stdout], [], [], 0.05)
+            if ready:
+                break
+            if verdict is None and _resident(pid) > memory_mb * 1e6:
+                verdict = ("out of memory", f"the model needed more than {memory_mb} MB of "
+                           "memory; use a smaller backbone")
+            elif verdict is None and time.monotonic() - start > timeout:
+                verdict = ("timeout", f"grading took longer than {timeout:.0f} s; use a "
+                           "smaller backbone or input size")
+            if verdict is not None:
+                try:
+                    os.killpg(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        done = self._line(10.0)
+        if verdict is not None:
+            return verdict
+        result = done.get("result", {})
+        if done.get("exit") == 0 and "shape" in result:
+            return "ok", ""
+        if result.get("oom"):
+            return "out of memory", (f"the model needed more than {memory_mb} MB of memory "
+                                     f"({result.get('error', '')[:200]}); use a smaller backbone")
+        if done.get("exit", 0) < 0:
+            return "failed", (f"the grading process crashed (signal {-done['exit']}); a model "
+                              f"that asks for far more than {memory_mb} MB at once ends this "
+                              "way: use a smaller backbone")
+        return "failed", result.get("error", f"the grading process ended with code "
+                                             f"{done.get('exit')}")
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.stdin.close()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+class _Pool:
+    """One :class:`WorkerServer` per grading thread, restarted if it breaks."""
+
+    def __init__(self):
+        self.local, self.all, self.lock = threading.local(), [], threading.Lock()
+
+    def run(self, *args):
+        server = getattr(self.local, "server", None)
+        if server is None or server.proc.poll() is not None:
+            server = self.local.server = WorkerServer()
+            with self.lock:
+                self.all.append(server)
+        try:
+            return server.run(*args)
+        except (RuntimeError, OSError, ValueError) as e:
+            server.close()
+            self.local.server = None
+            return "failed", f"the grader's worker broke ({e}); grade this submission again"
+
+    def close(self):
+        for server in self.all:
+            server.close()
+
+
+def score(outputs, class_names, test: TestSet) -> dict:
+    """Top-1 and top-3 of ``outputs`` (one row of class probabilities per photo),
+    or ``{"error": ...}`` when they are not that."""
+    from helpers.metrics import top_k
+
+    probs = np.asarray(outputs)
+    n = len(test.files)
+    if probs.ndim != 2 or probs.shape[0] != n:
+        return {"error": f"the model's output has shape {tuple(probs.shape)}, expected "
+                         f"({n}, {len(class_names)}): one row of class probabilities per photo"}
+    if probs.shape[1] != len(class_names):
+        return {"error": f"the model has {probs.shape[1]} outputs but {len(class_names)} "
+                         "class names"}
+    if not np.isfinite(probs).all():
+        return {"error": "the model's outputs contain NaN or infinity; check the training"}
+    index = {name: i for i, name in enumerate(class_names)}
+    truth = np.array([index.get(label, -1) for label in test.labels])
+    result = {"images": n, "unknown_classes": sorted(set(test.labels) - set(class_names))}
+    for k in (1, 3):
+        acc = top_k(truth, probs, min(k, probs.shape[1]))
+        result[f"top{k}"], result[f"top{k}_ci95"] = acc.value, [acc.low, acc.high]
+    result["truth"] = truth
+    return result
+
+
+def safe_name(student: str) -> str:
+    """A student's name as a file name: letters, digits, ``.``, ``-`` and ``_`` only."""
+    return re.sub(r"[^\w.-]", "_", student).lstrip(".") or "student"
+
+
+def grade_one(student, model, test: TestSet, workdir: Path, timeout=120.0,
+              memory_mb=3000, keep_outputs=False, pool=None) -> dict:
+    """One row of the gradebook (see :data:`COLUMNS`), whatever the submission does.
+    ``keep_outputs`` adds the model's outputs and the true labels (single grading)."""
+    start = time.perf_counter()
+    row = {"student": student, "score": 0.0, "passed": False, "submission": str(model or ""),
+           "submission_sha256": "", "test_digest": test.digest, "images": len(test.files)}
+
+    def done(status, reason="", **extra):
+        row.update(status=status, reason=reason, seconds=round(time.perf_counter() - start, 1),
+                   **extra)
+        return row
+
+    if model is None:
+        return done("refused", "no .keras file")
+    try:
+        info = inspect(model)
+    except RefusedSubmission as e:
+        return done("refused", str(e))
+    row["submission_sha256"] = settings.file_hash(model)
+    size = info.input_size or 224
+    photos = decoded_photos(test, size, workdir)
+    handle, out = tempfile.mkstemp(dir=workdir, prefix=f"out-{safe_name(student)}-", suffix=".npy")
+    os.close(handle)
+    out = Path(out)
+    own_pool = pool is None
+    pool = pool or _Pool()
+    try:
+        status, reason = pool.run(Path(model), photos, out, timeout, memory_mb)
+    finally:
+        if own_pool:
+            pool.close()
+    if status != "ok":
+        return done(status, reason)
+    outputs = np.load(out)
+    out.unlink(missing_ok=True)
+    result = score(outputs, info.class_names, test)
+    if "error" in result:
+        return done("failed", result["error"])
+    if keep_outputs:
+        row.update(outputs=outputs, truth=result["truth"], class_names=info.class_names)
+    passed = result["top1"] >= MIN_TOP1 and result["top3"] >= MIN_TOP3
+    unknown = result["unknown_classes"]
+    return done("ok", (f"the model does not know {len(unknown)} classes of the test photos: "
+                       f"{', '.join(unknown[:5])}" if unknown else ""),
+                score=round(100 * result["top1"], 1), passed=passed,
+                top1=round(result["top1"], 4), top1_low=round(result["top1_ci95"][0], 4),
+                top1_high=round(result["top1_ci95"][1], 4), top3=round(result["top3"], 4),
+                top3_low=round(result["top3_ci95"][0], 4),
+                top3_high=round(result["top3_ci95"][1], 4))
+
+
+# ------------------------------------------------------------------ a class
+
+def feedback_text(row: dict) -> str:
+    """What a student reads: what was measured, and what to fix."""
+    lines = [f"Lab grade for {row['student']}", ""]
+    if row["status"] == "ok":
+        lines += [f"Measured on {row['images']} test photos you never saw:",
+                  f"  top-1 accuracy {row['top1']:.3f} (95% interval {row['top1_low']:.3f}-"
+                  f"{row['top1_high']:.3f})",
+                  f"  top-3 accuracy {row['top3']:.3f} (95% interval {row['top3_low']:.3f}-"
+                  f"{row['top3_high']:.3f})",
+                  f"Score {row['score']} ({'pass' if row['passed'] else 'not yet a pass'}: "
+                  f"the lab needs top-1 >= {MIN_TOP1} and top-3 >= {MIN_TOP3}).",
+                  "The interval is how far the accuracy could move on another set of photos "
+                  "this size."]
+        if row["reason"]:
+            lines.append(f"Note: {row['reason']}.")
+        if not row["passed"]:
+            lines.append("To improve: compare backbones and regularisation by cross-validation "
+                         "(lab/README.md), then refit on all your photos.")
+    else:
+        lines += [f"Your submission could not be graded ({row['status']}), score 0:",
+                  f"  {row['reason']}", "",
+                  "Fix it, check it with `python -m helpers grade YOUR.keras --test-dir "
+                  "SOME_PHOTOS`, and hand it in again."]
+    lines += ["", f"Submission sha256 {row['submission_sha256'] or '-'}; "
+              f"test set {row['test_digest'][:16]}."]
+    return "\n".join(lines) + "\n"
+
+
+def grade_class(submissions, test_dir, out_csv, feedback_dir=None, workers=2, timeout=120.0,
+                memory_mb=3000, progress=True) -> list[dict]:
+    """Grade every submission in ``submissions``; write the CSV gradebook and one
+    feedback file per student; return the rows (sorted by student)."""
+    test = load_test_set(test_dir)
+    out_csv = Path(out_csv)
+    feedback_dir = Path(feedback_dir) if feedback_dir else out_csv.parent / "feedback"
+    entries = find_submissions(submissions)
+    with tempfile.TemporaryDirectory(prefix="tl-grade-") as tmp:
+        workdir = Path(tmp)
+        for model in {e[1] for e in entries if e[1] is not None}:  # decode before the workers
+            try:
+                decoded_photos(test, inspect(model).input_size or 224, workdir)
+            except RefusedSubmission:
+                pass
+        rows, servers = [], _Pool()
+        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            futures = []
+            for student, model, problem in entries:
+                if problem:
+                    rows.append(grade_one(student, None, test, workdir))
+                    rows[-1]["reason"] = problem
+                else:
+                    futures.append(pool.submit(grade_one, student, model, test, workdir,
+                                               timeout, memory_mb, pool=servers))
+            iterator = concurrent.futures.as_completed(futures)
+            if progress:
+                from tqdm.auto import tqdm
+
+                iterator = tqdm(iterator, total=len(futures), desc="grading", unit="submission")
+            try:
+                rows += [f.result() for f in iterator]
+            finally:
+                servers.close()
+    rows.sort(key=lambda r: r["student"])
+    settings.atomic_write(out_csv, lambda tmp: _write_csv(rows, tmp))
+    feedback_dir.mkdir(parents=True, exist_ok=True)
+    for row in rows:
+        settings.atomic_write_text(feedback_dir / f"{safe_name(row['student'])}.txt",
+                                   feedback_text(row))
+    return rows
+
+
+def _write_csv(rows, path) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=COLUMNS, extrasaction="ignore")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: row.get(k, "") for k in COLUMNS})

@@ -1,0 +1,269 @@
+"""Three ways to learn a new kind of image, on arrays: from scratch, frozen
+features, and fine-tuning the top blocks. Introduced in notebook 05.
+
+The backbone is cut in two at a block boundary (:func:`split_backbone`). The
+bottom runs once over every image and its activations are cached
+(:func:`cached_activations`); everything after that reads the cache:
+
+* **frozen features**: the top, frozen, turns activations into pooled
+  features, and a softmax head learns on them;
+* **fine-tuning**: the top's weights are trained too (BatchNorm kept in
+  inference mode), starting from that head, with a small learning rate and
+  early stopping on validation images;
+
+so fine-tuning the last blocks costs seconds an epoch on a CPU, not a pass over
+the whole network. (Without augmentation: the cached activations are fixed.)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from helpers import settings
+
+CUTS = {"efficientnet_lite0": "block10_add"}   # the input of the last two stages
+
+
+def split_backbone(name="efficientnet_lite0", image_size=224, cut=None):
+    """``(bottom, top)``: image -> activations at ``cut``, and activations -> pooled
+    features (``top`` shares the pretrained weights). Notebook 05."""
+    from helpers.backbones import get_backbone
+
+    cut = cut or CUTS[name]
+    full = get_backbone(name, include_top=False, input_shape=(image_size, image_size, 3))
+    middle = full.get_layer(cut).output
+    bottom = keras.Model(full.input, middle, name=f"{name}_bottom")
+    top = keras.Model(middle, full.output, name=f"{name}_top")
+    return bottom, top
+
+
+def as_images(x, size: int) -> tf.Tensor:
+    """uint8 arrays (N, H, W, 1 or 3) as float RGB in 0..255 at ``size`` (antialiased
+    when shrinking, bilinear when growing)."""
+    x = tf.cast(tf.convert_to_tensor(x), tf.float32)
+    if x.shape[-1] == 1:
+        x = tf.repeat(x, 3, axis=-1)
+    if x.shape[1] != size or x.shape[2] != size:
+        x = tf.image.resize(x, (size, size), method="bilinear", antialias=True)
+    return x
+
+
+def run_batched(model, x, size, batch_size=64, progress=True, desc="features") -> np.ndarray:
+    """``model`` over uint8 arrays in batches (resized to ``size``), in inference mode."""
+    from helpers.features import feature_extractor
+
+    run = feature_extractor(model)
+    starts = range(0, len(x), batch_size)
+    if progress:
+        from tqdm.auto import tqdm
+
+        starts = tqdm(starts, desc=desc, unit="batch", leave=False)
+    out = [run(as_images(x[s:s + batch_size], size)).numpy() for s in starts]
+    return np.concatenate(out) if out else np.zeros((0,), "float32")
+
+
+def cached_activations(name, x, image_size, cut=None, progress=True) -> np.ndarray:
+    """The bottom's activations of uint8 images ``x`` at ``image_size``, computed once
+    and cached (float16) under the course cache, keyed by the pixels themselves."""
+    cut = cut or CUTS[name]
+    h = hashlib.sha256(f"{name}|{cut}|{image_size}|{x.shape}|v1".encode())
+    h.update(np.ascontiguousarray(x).data)
+    path = settings.cache_dir() / "activations" / f"{name}-{image_size}-{h.hexdigest()[:20]}.npy"
+    if path.exists():
+        try:
+            return np.load(path)
+        except (OSError, ValueError, EOFError):
+            print(f"note: cached activations {path.name} are damaged; computing them again")
+    bottom, _ = split_backbone(name, image_size, cut)
+    acts = run_batched(bottom, x, image_size, progress=progress, desc="activations")
+    acts = acts.astype(np.float16)
+    try:
+        settings.atomic_write(path, lambda tmp: np.save(tmp, acts))
+    except OSError as e:
+        print(f"note: could not cache the activations in {path} ({e})")
+    return acts
+
+
+def pooled(top, activations, batch_size=256) -> np.ndarray:
+    """Frozen features: the top over cached activations."""
+    from helpers.features import feature_extractor
+
+    run = feature_extractor(top)
+    return np.concatenate([run(tf.cast(activations[s:s + batch_size], tf.float32)).numpy()
+                           for s in range(0, len(activations), batch_size)])
+
+
+def _fit(model, x, y, x_val, y_val, epochs, batch_size, patience, seed):
+    keras.utils.set_random_seed(seed)
+    stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience,
+                                         restore_best_weights=True)
+    start = time.perf_counter()
+    history = model.fit(x, y, validation_data=(x_val, y_val), epochs=epochs,
+                        batch_size=batch_size, callbacks=[stop], verbose=0)
+    return history.history, time.perf_counter() - start
+
+
+def frozen_head(features, y, val_features, y_val, c_values=(0.1, 1.0)):
+    """A logistic-regression head on frozen features, its regularisation ``C`` chosen
+    on the validation images. Returns ``(head, C, val_accuracy, seconds)``; ``head``
+    is a Keras softmax layer with the fitted weights (``train.linear_head``)."""
+    from sklearn.linear_model import LogisticRegression
+
+    from helpers.train import linear_head
+
+    start, best = time.perf_counter(), None
+    for c in c_values:
+        clf = LogisticRegression(C=c, max_iter=500).fit(features, y)
+        acc = float((clf.predict(val_features) == y_val).mean())
+        if best is None or acc > best[2]:
+            best = (clf, c, acc)
+    clf, c, acc = best
+    return linear_head(clf), c, acc, time.perf_counter() - start
+
+
+def fine_tune(top, head, acts, y, val_acts, y_val, trainable_from=None, epochs=8,
+              learning_rate=1e-4, batch_size=64, patience=2, seed=0):
+    """Train the top's layers from ``trainable_from`` on (all of it when None;
+    BatchNorm stays frozen and in inference mode) together with ``head``.
+    Returns ``(model, history, seconds)``; the model maps activations to
+    probabilities and keeps the epoch with the best validation loss."""
+    top, pretrained = keras.models.clone_model(top), top
+    top.set_weights(pretrained.get_weights())
+    names = [layer.name for layer in top.layers]
+    start = names.index(trainable_from) if trainable_from else 0
+    for i, layer in enumerate(top.layers):
+        layer.trainable = i >= start and not isinstance(layer, keras.layers.BatchNormalization)
+    head, trained = keras.models.clone_model(head), head
+    head.set_weights(trained.get_weights())
+    inputs = keras.Input(acts.shape[1:], name="activations")
+    model = keras.Model(inputs, head(top(inputs, training=False)), name="fine_tuned")
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    history, seconds = _fit(model, acts.astype("float32"), y, val_acts.astype("float32"),
+                            y_val, epochs, batch_size, patience, seed)
+    return model, history, seconds
+
+
+def scratch_cnn(input_shape, num_classes, width=24, seed=0) -> keras.Model:
+    """A small CNN trained from scratch (the article's 'classic training'): three
+    conv blocks with BatchNorm, global pooling, dropout. Pixels in 0..255 in.
+    BatchNorm's moving averages use momentum 0.9: with a few dozen steps an epoch,
+    Keras' default 0.99 leaves them near their starting values, and the model
+    would predict one class at evaluation time however well it trains."""
+    keras.utils.set_random_seed(seed)
+    x = inputs = keras.Input(input_shape, name="image")
+    x = keras.layers.Rescaling(1 / 255)(x)
+    for i, filters in enumerate((width, 2 * width, 4 * width)):
+        for j in range(2):
+            x = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False,
+                                    name=f"conv{i}_{j}")(x)
+            x = keras.layers.BatchNormalization(momentum=0.9)(x)
+            x = keras.layers.ReLU()(x)
+        x = keras.layers.MaxPooling2D()(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    x = keras.layers.Dropout(0.3)(x)
+    outputs = keras.layers.Dense(num_classes, activation="softmax")(x)
+    return keras.Model(inputs, outputs, name="scratch_cnn")
+
+
+def train_scratch(x, y, x_val, y_val, num_classes, size=None, epochs=15, batch_size=128,
+                  learning_rate=3e-3, patience=3, seed=0):
+    """:func:`scratch_cnn` on uint8 arrays (resized to ``size`` when given).
+    Returns ``(model, history, seconds)``, the best epoch by validation loss kept."""
+    size = size or x.shape[1]
+    xs, xv = _pixels(x, size).numpy(), _pixels(x_val, size).numpy()
+    model = scratch_cnn(xs.shape[1:], num_classes, seed=seed)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    history, seconds = _fit(model, xs, y, xv, y_val, epochs, batch_size, patience, seed)
+    return model, history, seconds
+
+
+def predict_scratch(model, x, batch_size=256) -> np.ndarray:
+    """Class probabilities of a scratch CNN on uint8 arrays."""
+    size = model.input_shape[1]
+    return np.concatenate([model(_pixels(x[s:s + batch_size], size), training=False).numpy()
+                           for s in range(0, len(x), batch_size)])
+
+
+def _pixels(x, size) -> tf.Tensor:
+    """uint8 arrays as float32 at ``size``, keeping their channels (grey stays grey)."""
+    x = tf.cast(tf.convert_to_tensor(x), tf.float32)
+    if x.shape[1] != size:
+        x = tf.image.resize(x, (size, size), method="bilinear", antialias=True)
+    return x
+
+
+def mcnemar(y, pred_a, pred_b):
+    """``(fixed, broken, p)``: photos b gets right and a wrong, the reverse, and the
+    exact McNemar p-value (a binomial test on the photos they disagree on)."""
+    from scipy.stats import binomtest
+
+    y, pred_a, pred_b = (np.asarray(v) for v in (y, pred_a, pred_b))
+    fixed = int(((pred_a != y) & (pred_b == y)).sum())
+    broken = int(((pred_a == y) & (pred_b != y)).sum())
+    p = binomtest(fixed, fixed + broken).pvalue if fixed + broken else 1.0
+    return fixed, broken, float(p)
+
+
+def image_model(inner, input_shape, size, name) -> keras.Model:
+    """A model on the domain's own images (uint8 values, any channels): grey to RGB,
+    resized to ``size``, then ``inner`` (bottom, top and head), in Keras' own layers,
+    so that it saves and loads anywhere."""
+    inputs = keras.Input(input_shape, name="image")
+    x = inputs
+    if input_shape[-1] == 1:
+        x = keras.layers.Concatenate(name="grey_to_rgb")([x, x, x])
+    if input_shape[0] != size:
+        x = keras.layers.Resizing(size, size, interpolation="bilinear", antialias=True,
+                                  name="resize")(x)
+    return keras.Model(inputs, inner(x), name=name)
+
+
+def three_ways(train, val, test, size, backbone="efficientnet_lite0", fine_tune_epochs=3,
+               scratch_epochs=10, scratch_size=None, seed=0, progress=True) -> dict:
+    """Notebook 05's comparison on one domain (:class:`helpers.arrays.ArrayData` parts):
+    a CNN from scratch, frozen features + head, and fine-tuned top blocks, each
+    chosen on ``val`` and measured once on ``test``. Returns, per method, the
+    test accuracy (:class:`helpers.metrics.Accuracy`), seconds, predictions and a
+    model on the domain's own images."""
+    from helpers.metrics import accuracy
+
+    n = len(train.class_names)
+    out = {}
+    start = time.perf_counter()
+    scratch, _, _ = train_scratch(train.x, train.y, val.x, val.y, n, size=scratch_size,
+                                  epochs=scratch_epochs, seed=seed)
+    pred = predict_scratch(scratch, test.x).argmax(1)
+    s_size = scratch.input_shape[1]
+    wrapped = scratch if s_size == train.x.shape[1] else image_model(
+        scratch, train.x.shape[1:], s_size, "scratch")
+    out["from scratch"] = dict(accuracy=accuracy(test.y, pred), pred=pred, model=wrapped,
+                               seconds=time.perf_counter() - start)
+    start = time.perf_counter()
+    acts = {part: cached_activations(backbone, data.x, size, progress=progress)
+            for part, data in (("train", train), ("val", val), ("test", test))}
+    bottom, top = split_backbone(backbone, size)
+    feats = {part: pooled(top, a) for part, a in acts.items()}
+    head, c, _, _ = frozen_head(feats["train"], train.y, feats["val"], val.y)
+    pred = head.predict(feats["test"], verbose=0).argmax(1)
+    frozen = keras.Sequential([bottom, top, head], name="frozen")
+    out["frozen features"] = dict(accuracy=accuracy(test.y, pred), pred=pred, C=c,
+                                  seconds=time.perf_counter() - start,
+                                  model=image_model(frozen, train.x.shape[1:], size, "frozen"))
+    start = time.perf_counter()
+    tuned, history, _ = fine_tune(top, head, acts["train"], train.y, acts["val"], val.y,
+                                  epochs=fine_tune_epochs, seed=seed)
+    pred = np.concatenate([tuned(acts["test"][i:i + 256].astype("float32")).numpy().argmax(1)
+                           for i in range(0, len(test), 256)])
+    full = keras.Sequential([bottom, tuned], name="fine_tuned")
+    out["fine-tuned top"] = dict(accuracy=accuracy(test.y, pred), pred=pred, history=history,
+                                 seconds=time.perf_counter() - start, bottom=bottom,
+                                 scorer=tuned,
+                                 model=image_model(full, train.x.shape[1:], size, "fine_tuned"))
+    return out

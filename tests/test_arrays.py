@@ -1,0 +1,111 @@
+"""Notebook 05's data: IDX and JSON readers, SHA256SUMS checks, splits, Grad-CAM."""
+
+import gzip
+import hashlib
+import json
+import shutil
+import struct
+
+import numpy as np
+import pytest
+import skimage.data
+
+from helpers import arrays, gradcam, transfer
+
+
+def _idx(path, array):
+    header = struct.pack(">BBBB", 0, 0, 8, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
+    with gzip.open(path, "wb") as f:
+        f.write(header + array.astype(np.uint8).tobytes())
+
+
+def test_idx_reader_round_trips_and_names_a_bad_file(tmp_path):
+    images = np.random.default_rng(0).integers(0, 256, (5, 28, 28), dtype=np.uint8)
+    _idx(tmp_path / "img.gz", images)
+    np.testing.assert_array_equal(arrays.read_idx(tmp_path / "img.gz"), images)
+    data = gzip.decompress((tmp_path / "img.gz").read_bytes())
+    with gzip.open(tmp_path / "short.gz", "wb") as f:
+        f.write(data[:-10])                                   # truncated
+    with pytest.raises(ValueError, match="short.gz.*truncated"):
+        arrays.read_idx(tmp_path / "short.gz")
+    (tmp_path / "text.gz").write_bytes(gzip.compress(b"not an idx file at all"))
+    with pytest.raises(ValueError, match="text.gz.*magic"):
+        arrays.read_idx(tmp_path / "text.gz")
+
+
+def test_json_digits_reader(tmp_path):
+    pixels = np.random.default_rng(1).integers(0, 256, (3, 784))
+    with gzip.open(tmp_path / "7.json.gz", "wt") as f:
+        json.dump({"data": [round(v / 255, 3) for v in pixels.ravel()]}, f)
+    np.testing.assert_array_equal(arrays.read_digits_json(tmp_path / "7.json.gz"),
+                                  pixels.reshape(3, 28, 28))
+    (tmp_path / "bad.json.gz").write_bytes(gzip.compress(b'{"data": [0.5, 0.5]}'))
+    with pytest.raises(ValueError, match="784 values"):
+        arrays.read_digits_json(tmp_path / "bad.json.gz")
+
+
+def test_real_domains_read_with_their_official_counts(data_root):
+    mnist = arrays.load("mnist", "test")
+    assert mnist.x.shape == (10000, 28, 28, 1) and np.bincount(mnist.y)[1] == 1135
+    assert len(arrays.load("mnist", "train")) == 10000
+    cifar = arrays.load("cifar10", "test")
+    assert cifar.x.shape == (5000, 32, 32, 3) and cifar.class_names[0] == "airplane"
+    fashion = arrays.load("fashion_mnist", "test")
+    assert fashion.x.shape == (10000, 28, 28, 1) and fashion.class_names[9] == "Ankle boot"
+
+
+def test_sums_name_changed_missing_and_extra_files(data_root, tmp_path):
+    root = tmp_path / "mnist"
+    shutil.copytree(data_root / "mnist", root)
+    for p in root.rglob("*"):
+        p.chmod(0o755 if p.is_dir() else 0o644)
+    assert arrays.verify_sums(root) == {}
+    (root / "cazala_json" / "3.json.gz").write_bytes(b"changed")
+    (root / "idx" / "t10k-labels-idx1-ubyte.gz").unlink()
+    (root / "idx" / "extra.bin").write_bytes(b"x")
+    before = {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    assert arrays.verify_sums(root) == {"changed": ["cazala_json/3.json.gz"],
+                                        "missing": ["idx/t10k-labels-idx1-ubyte.gz"],
+                                        "extra": ["idx/extra.bin"]}
+    assert {p: p.read_bytes() for p in root.rglob("*") if p.is_file()} == before
+
+
+def test_a_changed_file_is_reported_and_left_out(data_root, tmp_path, monkeypatch, capsys):
+    shutil.copytree(data_root / "mnist", tmp_path / "mnist")
+    for p in (tmp_path / "mnist").rglob("*"):
+        p.chmod(0o755 if p.is_dir() else 0o644)
+    (tmp_path / "mnist" / "cazala_json" / "3.json.gz").write_bytes(b"changed")
+    monkeypatch.setenv("TL_DATA_DIR", str(tmp_path))
+    train = arrays.load("mnist", "train")
+    assert 3 not in set(train.y) and len(train) == 10000 - 1032
+    assert "3.json.gz" in capsys.readouterr().out
+
+
+def test_carved_splits_are_stratified_seeded_and_disjoint():
+    y = np.repeat(np.arange(4), [100, 50, 30, 20])
+    data = arrays.ArrayData(np.zeros((200, 2, 2, 1), np.uint8), y, list("abcd"), "test")
+    rest, val = arrays.carve(data, 40, seed=0)
+    again, val_again = arrays.carve(data, 40, seed=0)
+    _, other = arrays.carve(data, 40, seed=1)
+    assert list(val) == list(val_again) and list(val) != list(other)
+    assert not set(rest) & set(val) and len(rest) + len(val) == 200
+    assert list(np.bincount(y[val])) == [20, 10, 6, 4]
+
+
+def test_gradcam_peaks_on_the_object():
+    bottom, top = transfer.split_backbone("efficientnet_lite0", 224, cut="block14_add")
+    from helpers.backbones import get_backbone
+
+    classifier = get_backbone("efficientnet_lite0", include_top=True)
+    dense = classifier.get_layer("predictions")
+    canvas = np.full((224, 224, 3), 127.0, np.float32)
+    cat = transfer.as_images(skimage.data.chelsea()[None], 96)[0].numpy()
+    for corner in ((0, 0), (128, 128)):
+        image = canvas.copy()
+        image[corner[0]:corner[0] + 96, corner[1]:corner[1] + 96] = cat
+        cam = gradcam.heatmap(bottom, lambda m: dense(top(m)), image)
+        y, x = np.unravel_index(cam.argmax(), cam.shape)
+        assert corner[0] <= y < corner[0] + 96 and corner[1] <= x < corner[1] + 96, (corner, y, x)
+        mask = np.zeros(cam.shape, bool)
+        mask[corner[0]:corner[0] + 96, corner[1]:corner[1] + 96] = True
+        assert cam[mask].mean() > 2 * cam[~mask].mean(), "the map is not on the cat"

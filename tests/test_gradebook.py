@@ -1,0 +1,178 @@
+"""Grading a class: every submission isolated, every one a row, hostile ones refused."""
+
+import csv
+import json
+import os
+import subprocess
+import sys
+import zipfile
+
+import keras
+import numpy as np
+import pytest
+
+from helpers import gradebook, submission, train
+
+
+def _zip_with(src, dst, replace=None, extra=None, compression=zipfile.ZIP_STORED):
+    """A copy of the .keras archive ``src`` with some members replaced or added."""
+    replace, extra = replace or {}, extra or {}
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", compression) as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename in replace:
+                data = replace[item.filename](data)
+            zout.writestr(item.filename, data)
+        for name, data in extra.items():
+            zout.writestr(name, data)
+    return dst
+
+
+def _small(outputs, activation="softmax", size=224, extra=()):
+    layers = [keras.Input((size, size, 3)), *extra, keras.layers.GlobalAveragePooling2D(),
+              keras.layers.Dense(outputs, activation=activation)]
+    return keras.Sequential(layers)
+
+
+@pytest.fixture(scope="module")
+def classroom(breed_model, tmp_path_factory):
+    """A class of submissions: good, weak, broken and hostile, each as a student would."""
+    good, test_dir, split, model = breed_model
+    names = split.classes
+    root = tmp_path_factory.mktemp("class")
+    subs = root / "submissions"
+    subs.mkdir()
+    outside = root / "elsewhere"
+    outside.mkdir()
+    (subs / "ada.keras").write_bytes(good.read_bytes())                  # good
+    (subs / "bob").mkdir()                                                # folder per student
+    (subs / "bob" / "my_model.keras").write_bytes(good.read_bytes())
+    weak = keras.models.clone_model(model)                                # same net, random head
+    weak.set_weights(model.get_weights()[:-2] + [w * 0 + np.random.default_rng(0).normal(
+        0, 0.05, w.shape).astype("float32") for w in model.get_weights()[-2:]])
+    train.save_classifier(weak, subs / "cyd.keras", names)
+    (subs / "dan.keras").write_bytes(b"PK this is not a zip")             # not an archive
+    model.save(subs / "eve.keras")                                        # no class names
+    train.save_classifier(_small(5), subs / "fay.keras", names)          # wrong outputs
+    train.save_classifier(_small(37), subs / "gus.keras", names)          # a guesser
+    nan = _small(37)
+    nan.layers[-1].set_weights([np.full(w.shape, np.nan, "float32")
+                                for w in nan.layers[-1].get_weights()])
+    train.save_classifier(nan, subs / "hal.keras", names)                 # NaN outputs
+    rank = keras.Sequential([keras.Input((224, 224, 3)), keras.layers.AveragePooling2D(32),
+                             keras.layers.Conv2D(37, 1)])                 # a 7x7 map per photo
+    train.save_classifier(rank, subs / "ian.keras", names)                # rank-4 output
+    _zip_with(good, subs / "jon.keras", {"class_names.json": lambda d: b"5"})
+    _zip_with(good, subs / "kim.keras", {"class_names.json": lambda d: json.dumps(
+        ["x" * 50] * 40_000).encode()}, compression=zipfile.ZIP_DEFLATED)   # 2 MB of names
+    lam = keras.Sequential([keras.Input((224, 224, 3)), keras.layers.Lambda(lambda x: x / 255),
+                            keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(37)])
+    lam.save(root / "lam.keras")
+    _zip_with(root / "lam.keras", subs / "lea.keras",
+              extra={"class_names.json": json.dumps(names)})              # a Lambda layer
+    _zip_with(good, subs / "max.keras", {"config.json": lambda d: d.replace(
+        b'"module": "keras.layers"', b'"module": "os"', 1)})              # a foreign module
+    _zip_with(good, subs / "ned.keras", {"config.json": lambda d: d.replace(
+        b'"registered_name": null', b'"registered_name": "evil>Thing"', 1)})   # custom object
+    (outside / "secret.keras").write_bytes(good.read_bytes())
+    (subs / "oli.keras").symlink_to(outside / "secret.keras")            # a link out
+    slow = keras.Sequential([keras.Input((224, 224, 3))] + [
+        keras.layers.Conv2D(64, 3, padding="same") for _ in range(48)] + [
+        keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(37, activation="softmax")])
+    train.save_classifier(slow, subs / "pat.keras", names)               # too slow
+    hog = keras.Sequential([keras.Input((224, 224, 3)), keras.layers.Conv2D(512, 1),   # 1.6 GB a batch
+                            keras.layers.GlobalAveragePooling2D(),
+                            keras.layers.Dense(37, activation="softmax")])
+    train.save_classifier(hog, subs / "quin.keras", names)               # too much memory
+    crash = keras.Sequential([keras.Input((224, 224, 3)), keras.layers.Conv2D(4096, 1),
+                              keras.layers.GlobalAveragePooling2D(),
+                              keras.layers.Dense(37, activation="softmax")])
+    train.save_classifier(crash, subs / "sam.keras", names)              # 13 GB at once
+    (subs / "ray").mkdir()                                                # two files
+    for n in ("a.keras", "b.keras"):
+        (subs / "ray" / n).write_bytes(good.read_bytes())
+    return subs, test_dir, root
+
+
+EXPECTED = {
+    "ada": ("ok", ""), "bob": ("ok", ""), "cyd": ("ok", ""),
+    "dan": ("refused", "not a zip archive"),
+    "eve": ("refused", "no class names"),
+    "fay": ("failed", "5 outputs but 37 class names"),
+    "gus": ("ok", ""),
+    "hal": ("failed", "NaN"),
+    "ian": ("failed", "output has shape"),
+    "jon": ("refused", "must be a list of class names"),
+    "kim": ("refused", "class_names.json inside the file is"),
+    "lea": ("refused", "Lambda"),
+    "max": ("refused", "module 'os'"),
+    "ned": ("refused", "custom object 'evil>Thing'"),
+    "oli": ("refused", "symbolic link"),
+    "pat": ("timeout", "longer than"),
+    "quin": ("out of memory", "more than"),
+    "ray": ("refused", "2 .keras files"),
+    "sam": ("failed", "far more than 1500 MB"),
+}
+
+
+def test_a_class_becomes_a_gradebook_with_every_row(classroom, tmp_path):
+    subs, test_dir, _ = classroom
+    before = {p: p.read_bytes() for p in subs.rglob("*") if p.is_file() and not p.is_symlink()}
+    out = tmp_path / "gradebook.csv"
+    result = subprocess.run([sys.executable, "-m", "helpers", "grade", str(subs), "--test-dir",
+                             str(test_dir), "--out", str(out), "--timeout", "25",
+                             "--memory-mb", "1500"], capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+    with open(out, newline="") as f:
+        rows = {r["student"]: r for r in csv.DictReader(f)}
+    assert set(rows) == set(EXPECTED)
+    for student, (status, reason) in EXPECTED.items():
+        assert rows[student]["status"] == status, (student, rows[student])
+        assert reason in rows[student]["reason"], (student, rows[student]["reason"])
+    assert float(rows["ada"]["top1"]) >= 0.8 and rows["ada"]["passed"] == "True"
+    assert float(rows["ada"]["top1_low"]) < float(rows["ada"]["top1"]) < float(rows["ada"]["top1_high"])
+    assert rows["ada"]["score"] == rows["bob"]["score"]
+    assert float(rows["cyd"]["top1"]) < 0.3 and rows["cyd"]["passed"] == "False"
+    assert all(float(r["score"]) == 0 for s, r in rows.items() if r["status"] != "ok")
+    digests = {r["test_digest"] for r in rows.values()}
+    assert len(digests) == 1 and gradebook.load_test_set(test_dir).digest in digests
+    feedback = tmp_path / "feedback"
+    assert sorted(p.stem for p in feedback.iterdir()) == sorted(EXPECTED)
+    assert "top-1 accuracy" in (feedback / "ada.txt").read_text()
+    assert "Lambda" in (feedback / "lea.txt").read_text()
+    after = {p: p.read_bytes() for p in subs.rglob("*") if p.is_file() and not p.is_symlink()}
+    assert after == before                                  # nothing handed in was touched
+
+
+def test_inspection_refuses_before_building(classroom, monkeypatch):
+    subs, _, _ = classroom
+    built = []
+    monkeypatch.setattr(keras.models, "load_model", lambda *a, **k: built.append(a))
+    for student in ("lea", "max", "ned", "jon", "kim"):
+        with pytest.raises(submission.RefusedSubmission):
+            submission.inspect(subs / f"{student}.keras")
+    assert built == []
+    monkeypatch.setattr(submission, "MAX_ARCHIVE_BYTES", 1000)
+    with pytest.raises(submission.RefusedSubmission, match="over the limit"):
+        submission.inspect(subs / "ada.keras")
+
+
+def test_keras_safe_mode_refuses_a_lambda_on_its_own(classroom):
+    # The grader refuses Lambda layers itself; Keras' safe_mode is the second wall.
+    _, _, root = classroom
+    with pytest.raises(ValueError, match="safe_mode|Lambda|lambda"):
+        keras.models.load_model(root / "lam.keras", safe_mode=True)
+
+
+def test_test_photos_are_decoded_once_per_input_size(breed_model, tmp_path, monkeypatch):
+    _, test_dir, _, _ = breed_model
+    from helpers import images
+
+    test = gradebook.load_test_set(test_dir)
+    calls = []
+    real = images.load_image
+    monkeypatch.setattr(images, "load_image", lambda f, s=224: calls.append(s) or real(f, s))
+    for _ in range(3):
+        gradebook.decoded_photos(test, 96, tmp_path)
+    assert calls == [96] * len(test.files)
