@@ -3,15 +3,21 @@
 Modules, in the order the notebooks meet them:
 
 * ``settings``: every ``TL_*`` environment variable, the cache and output paths;
-* ``sources``, ``folders``, ``pipeline``, ``features``: where datasets come from,
-  checking and splitting folders of photos, the tf.data pipeline, the feature cache;
-* ``preprocess``, ``lite``, ``backbones``: pretrained networks (EfficientNet-Lite0/1/2
-  offline, keras.applications with their weights);
-* ``labels``, ``images``, ``plots``, ``metrics``, ``train``: ImageNet class names,
-  single images, figures, accuracy with its interval, heads and fine-tuning;
+* ``sources``, ``archives``, ``folders``: where datasets come from, safe extraction,
+  checking and splitting folders of photos;
+* ``images``, ``pipeline``, ``features``: the one decode-and-resize path, the
+  tf.data pipeline over it, the feature cache;
+* ``preprocess``, ``lite``, ``backbones``: pretrained networks in Keras' own layers
+  (EfficientNet-Lite0/1/2 offline, keras.applications with their weights);
+* ``labels``, ``plots``, ``metrics``, ``train``: ImageNet class names, figures,
+  accuracy with its interval, heads and fine-tuning;
 * ``lessons``: the setups several notebooks share;
 * ``optimize``: the input optimiser (notebooks 03-04);
-* ``grade``: the lab's grader; ``cli``: ``python -m helpers``.
+* ``arrays``, ``transfer``, ``gradcam``: notebook 05's four domains, three ways to
+  learn them, Grad-CAM;
+* ``recipe``: your own photos (``python -m helpers train``);
+* ``submission``, ``gradeworker``, ``gradebook``, ``grade``: the lab's grader;
+* ``cli``: ``python -m helpers``.
 """
 
 import importlib.abc

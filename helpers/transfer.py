@@ -67,7 +67,7 @@ def run_batched(model, x, size, batch_size=64, progress=True, desc="features") -
     return np.concatenate(out) if out else np.zeros((0,), "float32")
 
 
-def cached_activations(name, x, image_size, cut=None, progress=True) -> np.ndarray:
+def cached_activations(name, x, image_size, cut=None, progress=True, bottom=None) -> np.ndarray:
     """The bottom's activations of uint8 images ``x`` at ``image_size``, computed once
     and cached (float16) under the course cache, keyed by the pixels themselves."""
     cut = cut or CUTS[name]
@@ -79,7 +79,8 @@ def cached_activations(name, x, image_size, cut=None, progress=True) -> np.ndarr
             return np.load(path)
         except (OSError, ValueError, EOFError):
             print(f"note: cached activations {path.name} are damaged; computing them again")
-    bottom, _ = split_backbone(name, image_size, cut)
+    if bottom is None:
+        bottom, _ = split_backbone(name, image_size, cut)
     acts = run_batched(bottom, x, image_size, progress=progress, desc="activations")
     acts = acts.astype(np.float16)
     try:
@@ -94,7 +95,9 @@ def pooled(top, activations, batch_size=256) -> np.ndarray:
     from helpers.features import feature_extractor
 
     run = feature_extractor(top)
-    return np.concatenate([run(tf.cast(activations[s:s + batch_size], tf.float32)).numpy()
+    # float16 to float32 in NumPy: TensorFlow's cast of half floats logs a oneDNN
+    # notice on CPUs without AVX-512
+    return np.concatenate([run(np.asarray(activations[s:s + batch_size], np.float32)).numpy()
                            for s in range(0, len(activations), batch_size)])
 
 
@@ -211,13 +214,13 @@ def mcnemar(y, pred_a, pred_b):
     return fixed, broken, float(p)
 
 
-def image_model(inner, input_shape, size, name) -> keras.Model:
-    """A model on the domain's own images (uint8 values, any channels): grey to RGB,
-    resized to ``size``, then ``inner`` (bottom, top and head), in Keras' own layers,
-    so that it saves and loads anywhere."""
+def image_model(inner, input_shape, size, name, rgb=True) -> keras.Model:
+    """A model on the domain's own images (uint8 values, any channels): grey to RGB
+    (when ``rgb``), resized to ``size``, then ``inner`` (bottom, top and head), in
+    Keras' own layers, so that it saves and loads anywhere."""
     inputs = keras.Input(input_shape, name="image")
     x = inputs
-    if input_shape[-1] == 1:
+    if rgb and input_shape[-1] == 1:
         x = keras.layers.Concatenate(name="grey_to_rgb")([x, x, x])
     if input_shape[0] != size:
         x = keras.layers.Resizing(size, size, interpolation="bilinear", antialias=True,
@@ -242,13 +245,13 @@ def three_ways(train, val, test, size, backbone="efficientnet_lite0", fine_tune_
     pred = predict_scratch(scratch, test.x).argmax(1)
     s_size = scratch.input_shape[1]
     wrapped = scratch if s_size == train.x.shape[1] else image_model(
-        scratch, train.x.shape[1:], s_size, "scratch")
+        scratch, train.x.shape[1:], s_size, "scratch", rgb=False)
     out["from scratch"] = dict(accuracy=accuracy(test.y, pred), pred=pred, model=wrapped,
                                seconds=time.perf_counter() - start)
     start = time.perf_counter()
-    acts = {part: cached_activations(backbone, data.x, size, progress=progress)
-            for part, data in (("train", train), ("val", val), ("test", test))}
     bottom, top = split_backbone(backbone, size)
+    acts = {part: cached_activations(backbone, data.x, size, progress=progress, bottom=bottom)
+            for part, data in (("train", train), ("val", val), ("test", test))}
     feats = {part: pooled(top, a) for part, a in acts.items()}
     head, c, _, _ = frozen_head(feats["train"], train.y, feats["val"], val.y)
     pred = head.predict(feats["test"], verbose=0).argmax(1)

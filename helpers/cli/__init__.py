@@ -269,68 +269,10 @@ def _add_optimize(sub):
 
 # -------------------------------------------------------------------- grade
 
-def cmd_grade(args) -> int:
-    from pathlib import Path
-
-    if Path(args.model).is_dir():
-        return _grade_class(args)
-    from helpers.grade import format_report, grade
-
-    result = grade(args.model, args.test_dir, args.min_top1, args.min_top3,
-                   timeout=args.timeout, memory_mb=args.memory_mb)
-    print(json.dumps(result, indent=2) if args.json else format_report(result))
-    return 0 if result["passed"] else 1
-
-
-def _grade_class(args) -> int:
-    from collections import Counter
-    from pathlib import Path
-
-    from helpers.gradebook import grade_class
-
-    if not args.out:
-        _err("grading a folder of submissions needs --out gradebook.csv")
-        return 2
-    try:
-        rows = grade_class(args.model, args.test_dir, args.out, args.feedback_dir,
-                           workers=args.workers, timeout=args.timeout,
-                           memory_mb=args.memory_mb, progress=not args.json)
-    except (FileNotFoundError, NotADirectoryError, ValueError) as e:
-        _err(str(e))
-        return 2
-    if args.json:
-        print(json.dumps(rows, indent=2, default=str))
-        return 0
-    for row in rows:
-        shown = (f"{row['score']:5.1f}  top-1 {row['top1']:.3f}" if row["status"] == "ok"
-                 else f"{0:5.1f}  {row['status']}")
-        print(f"  {row['student']:24} {shown}  {row['reason'][:90]}")
-    counts = Counter(row["status"] for row in rows)
-    print(f"{len(rows)} submissions: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
-    print(f"gradebook: {args.out}; feedback for each student in "
-          f"{args.feedback_dir or Path(args.out).parent / 'feedback'}/")
-    return 0
-
-
 def _add_grade(sub):
-    from helpers.gradebook import MIN_TOP1, MIN_TOP3
+    from helpers.cli.grading import add_commands
 
-    p = sub.add_parser("grade", help="grade a saved lab model, or a folder of them, on a "
-                                     "hidden test folder")
-    p.add_argument("model", metavar="MODEL.keras|SUBMISSIONS/",
-                   help="one .keras file, or a folder with one per student")
-    p.add_argument("--test-dir", required=True,
-                   help="folder of test photos (Oxford names, or a subfolder per class)")
-    p.add_argument("--out", help="the gradebook CSV to write (for a folder of submissions)")
-    p.add_argument("--feedback-dir", help="one feedback file per student (default: feedback/ "
-                                          "beside the gradebook)")
-    p.add_argument("--workers", type=int, default=2, help="submissions graded at once")
-    p.add_argument("--timeout", type=float, default=120.0, help="seconds per submission")
-    p.add_argument("--memory-mb", type=int, default=3000, help="memory per submission")
-    p.add_argument("--min-top1", type=float, default=MIN_TOP1)
-    p.add_argument("--min-top3", type=float, default=MIN_TOP3)
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_grade)
+    add_commands(sub)
 
 
 # ------------------------------------------------------------------- course

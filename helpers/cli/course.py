@@ -22,7 +22,7 @@ import nbformat
 
 CHECK_MARK = "NBVAL_CHECK_OUTPUT"
 SKIP_TAG = "nbval-skip"
-MISSING_DATA_ERRORS = ("DatasetUnavailableError", "BackboneUnavailableError")
+MISSING_DATA_ERRORS = ("DatasetUnavailableError", "DomainUnavailableError", "BackboneUnavailableError")
 # what counts as noise in a student's view: Python warnings, absl/TensorFlow log lines
 NOISE = re.compile(r"\w*Warning\b|^WARNING\b|^[WE]\d{4} |Traceback \(most recent", re.M)
 
