@@ -40,6 +40,8 @@ bench: setup
 	$(BIN)/python benchmarks/pipeline_throughput.py
 	$(BIN)/python benchmarks/optimizer_speed.py
 	$(BIN)/python benchmarks/time_to_accuracy.py
+	$(BIN)/python benchmarks/grade_class.py
+	$(BIN)/python benchmarks/own_photos.py
 
 clean:
 	rm -rf $(OUT) .pytest_cache
