@@ -66,3 +66,16 @@ def top_k(y_true, probs, k=3, labels=None) -> Accuracy:
         correct = int(round(top_k_accuracy_score(y_true[known], probs[known], k=k,
                                                  labels=labels, normalize=False)))
     return interval(correct, int(y_true.size))
+
+
+def mcnemar(y_true, pred_a, pred_b) -> tuple[int, int, float]:
+    """``(fixed, broken, p)``: photos model b gets right and model a wrong, the
+    reverse, and the exact McNemar p-value (a binomial test on the photos the two
+    disagree on). Notebooks 02 and 05."""
+    from scipy.stats import binomtest
+
+    y_true, pred_a, pred_b = (np.asarray(v) for v in (y_true, pred_a, pred_b))
+    fixed = int(((pred_a != y_true) & (pred_b == y_true)).sum())
+    broken = int(((pred_a == y_true) & (pred_b != y_true)).sum())
+    p = binomtest(fixed, fixed + broken).pvalue if fixed + broken else 1.0
+    return fixed, broken, float(p)

@@ -202,18 +202,6 @@ def _pixels(x, size) -> tf.Tensor:
     return x
 
 
-def mcnemar(y, pred_a, pred_b):
-    """``(fixed, broken, p)``: photos b gets right and a wrong, the reverse, and the
-    exact McNemar p-value (a binomial test on the photos they disagree on)."""
-    from scipy.stats import binomtest
-
-    y, pred_a, pred_b = (np.asarray(v) for v in (y, pred_a, pred_b))
-    fixed = int(((pred_a != y) & (pred_b == y)).sum())
-    broken = int(((pred_a == y) & (pred_b != y)).sum())
-    p = binomtest(fixed, fixed + broken).pvalue if fixed + broken else 1.0
-    return fixed, broken, float(p)
-
-
 def image_model(inner, input_shape, size, name, rgb=True) -> keras.Model:
     """A model on the domain's own images (uint8 values, any channels): grey to RGB
     (when ``rgb``), resized to ``size``, then ``inner`` (bottom, top and head), in

@@ -78,3 +78,17 @@ def test_accuracy_intervals_shrink_with_more_photos():
     probs = np.eye(4)[[0, 1, 2, 2]]
     assert metrics.top_k([0, 1, 3, -1], probs, 1).correct == 2          # -1: unknown, a miss
     assert metrics.top_k([0, 1, 3, 2], probs, 3).correct == 4
+
+
+def test_mcnemar_counts_disagreements_only():
+    from helpers import metrics
+
+    y = np.array([0, 1, 1, 0, 1, 0, 1, 1, 0, 1] * 3)
+    a = y.copy()
+    a[:8] = 1 - a[:8]                      # a wrong on 8 photos
+    b = y.copy()
+    b[7] = 1 - b[7]                        # b wrong on one of those only
+    fixed, broken, p = metrics.mcnemar(y, a, b)
+    assert (fixed, broken) == (7, 0) and p < 0.05
+    assert metrics.mcnemar(y, b, a)[:2] == (0, 7)
+    assert metrics.mcnemar(y, a, a) == (0, 0, 1.0)
