@@ -106,15 +106,8 @@ def verify_sums(root) -> dict[str, list[str]]:
     """Compare ``root`` with its ``SHA256SUMS``; ``{"missing"|"changed"|"extra": [...]}``,
     empty when exact. Nothing is changed."""
     root = Path(root)
-    expected = {rel.removeprefix("./"): digest for rel, digest in
-                sources.read_manifest(root / "SHA256SUMS").items()}
-    present = {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()
-               and not p.name.startswith(".") and p.name not in ("SHA256SUMS", "ATTRIBUTION.md")}
-    problems = {"missing": sorted(set(expected) - present),
-                "changed": sorted(rel for rel in set(expected) & present
-                                  if settings.file_hash(root / rel) != expected[rel]),
-                "extra": sorted(present - set(expected))}
-    return {k: v for k, v in problems.items() if v}
+    return sources.verify_manifest(
+        root, (root / "SHA256SUMS").resolve(), counts=lambda p: p.name not in ("SHA256SUMS", "ATTRIBUTION.md"))
 
 
 def _staged(name) -> Path | None:

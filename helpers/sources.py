@@ -229,22 +229,27 @@ def read_manifest(manifest) -> dict[str, str]:
     for line in path.read_text().splitlines():
         if line.strip():
             digest, rel = line.split(None, 1)
-            out[rel.strip().lstrip("*")] = digest
+            out[rel.strip().lstrip("*").removeprefix("./")] = digest
     return out
 
 
-def verify_manifest(root, manifest) -> dict[str, list[str]]:
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".bmp"}
+
+
+def verify_manifest(root, manifest, counts=lambda p: p.suffix.lower() in IMAGE_SUFFIXES
+                    ) -> dict[str, list[str]]:
     """Compare the files under ``root`` with a manifest; nothing is changed.
 
     Returns ``{"missing": [...], "extra": [...], "changed": [...]}`` holding only
-    the non-empty lists (an empty dict: the copy is exact). Attribution and
-    hidden files are not counted as extra.
+    the non-empty lists (an empty dict: the copy is exact). Only files for which
+    ``counts(path)`` is true can be extra (by default images); hidden files never.
+    Notebook 05's arrays (:mod:`helpers.arrays`) count every file but the manifest
+    and the attribution.
     """
     root = Path(root)
     expected = read_manifest(manifest)
     present = {str(p.relative_to(root)) for p in root.rglob("*")
-               if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in
-               {".jpg", ".jpeg", ".png", ".gif", ".bmp"}}
+               if p.is_file() and not p.name.startswith(".") and counts(p)}
     problems = {
         "missing": sorted(set(expected) - present),
         "extra": sorted(present - set(expected)),

@@ -101,28 +101,40 @@ def pooled(top, activations, batch_size=256) -> np.ndarray:
                            for s in range(0, len(activations), batch_size)])
 
 
-def _fit(model, x, y, x_val, y_val, epochs, batch_size, patience, seed):
+def balanced_weights(y) -> dict[int, float]:
+    """Class weights that make every class count as much in the loss (scikit-learn's
+    ``class_weight="balanced"``): ``n / (classes * count)``. Notebook 05."""
+    counts = np.bincount(y)
+    return {k: len(y) / (len(counts) * c) for k, c in enumerate(counts) if c}
+
+
+def _fit(model, x, y, x_val, y_val, epochs, batch_size, patience, seed, class_weight=None):
     keras.utils.set_random_seed(seed)
     stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience,
                                          restore_best_weights=True)
     start = time.perf_counter()
     history = model.fit(x, y, validation_data=(x_val, y_val), epochs=epochs,
-                        batch_size=batch_size, callbacks=[stop], verbose=0)
+                        batch_size=batch_size, callbacks=[stop], class_weight=class_weight,
+                        verbose=0)
     return history.history, time.perf_counter() - start
 
 
-def frozen_head(features, y, val_features, y_val, c_values=(0.1, 1.0)):
+def frozen_head(features, y, val_features, y_val, c_values=(0.03, 0.1, 0.3)):
     """A logistic-regression head on frozen features, its regularisation ``C`` chosen
-    on the validation images. Returns ``(head, C, val_accuracy, seconds)``; ``head``
+    on the validation images (by balanced accuracy, the mean of the recalls of the
+    classes). Classes are weighted equally (``balanced``): the
+    share of each class where the model will be used is unknown, and on balanced
+    data the weights are all 1. Returns ``(head, C, val_accuracy, seconds)``; ``head``
     is a Keras softmax layer with the fitted weights (``train.linear_head``)."""
     from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import balanced_accuracy_score
 
     from helpers.train import linear_head
 
     start, best = time.perf_counter(), None
     for c in c_values:
-        clf = LogisticRegression(C=c, max_iter=500).fit(features, y)
-        acc = float((clf.predict(val_features) == y_val).mean())
+        clf = LogisticRegression(C=c, max_iter=500, class_weight="balanced").fit(features, y)
+        acc = float(balanced_accuracy_score(y_val, clf.predict(val_features)))
         if best is None or acc > best[2]:
             best = (clf, c, acc)
     clf, c, acc = best
@@ -148,7 +160,7 @@ def fine_tune(top, head, acts, y, val_acts, y_val, trainable_from=None, epochs=8
     model.compile(optimizer=keras.optimizers.Adam(learning_rate),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     history, seconds = _fit(model, acts.astype("float32"), y, val_acts.astype("float32"),
-                            y_val, epochs, batch_size, patience, seed)
+                            y_val, epochs, batch_size, patience, seed, balanced_weights(y))
     return model, history, seconds
 
 
@@ -183,7 +195,8 @@ def train_scratch(x, y, x_val, y_val, num_classes, size=None, epochs=15, batch_s
     model = scratch_cnn(xs.shape[1:], num_classes, seed=seed)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    history, seconds = _fit(model, xs, y, xv, y_val, epochs, batch_size, patience, seed)
+    history, seconds = _fit(model, xs, y, xv, y_val, epochs, batch_size, patience, seed,
+                            balanced_weights(y))
     return model, history, seconds
 
 
@@ -241,10 +254,11 @@ def three_ways(train, val, test, size, backbone="efficientnet_lite0", fine_tune_
     acts = {part: cached_activations(backbone, data.x, size, progress=progress, bottom=bottom)
             for part, data in (("train", train), ("val", val), ("test", test))}
     feats = {part: pooled(top, a) for part, a in acts.items()}
-    head, c, _, _ = frozen_head(feats["train"], train.y, feats["val"], val.y)
+    head, c, val_balanced, _ = frozen_head(feats["train"], train.y, feats["val"], val.y)
     pred = head.predict(feats["test"], verbose=0).argmax(1)
     frozen = keras.Sequential([bottom, top, head], name="frozen")
     out["frozen features"] = dict(accuracy=accuracy(test.y, pred), pred=pred, C=c,
+                                  val_balanced_accuracy=val_balanced,
                                   seconds=time.perf_counter() - start,
                                   model=image_model(frozen, train.x.shape[1:], size, "frozen"))
     start = time.perf_counter()

@@ -2,7 +2,10 @@
 
 Every test runs with the course cache and the output folder in temporary
 folders: the tests never write into a user's ``~/.keras/tl-course`` or into
-the repository.
+the repository. The one exception is the browser test, which runs notebook 01
+as a student does, with the student's cache: what it writes
+there is what ``make course`` writes, keyed by content, and the notebooks that
+run after it find their features there.
 """
 
 import os

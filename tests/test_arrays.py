@@ -92,6 +92,24 @@ def test_carved_splits_are_stratified_seeded_and_disjoint():
     assert list(np.bincount(y[val])) == [20, 10, 6, 4]
 
 
+def test_balanced_weights_let_the_rare_class_be_found():
+    y = np.repeat([0, 1], [900, 100])
+    weights = transfer.balanced_weights(y)
+    assert weights[0] * 900 == pytest.approx(weights[1] * 100) and weights[1] == pytest.approx(5.0)
+    rng = np.random.default_rng(0)
+    def draw(labels):
+        return (rng.normal(size=(len(labels), 2)) + labels[:, None]).astype("float32")
+    x, x_val = draw(y), draw(y)
+    y_test = np.repeat([0, 1], [500, 500])
+    x_test = draw(y_test)
+    head, _, _, _ = transfer.frozen_head(x, y, x_val, y)
+    rare_recall = (head.predict(x_test, verbose=0).argmax(1)[y_test == 1] == 1).mean()
+    # control: the same data without weights finds few of the rare class
+    from sklearn.linear_model import LogisticRegression
+    plain = LogisticRegression().fit(x, y).predict(x_test)[y_test == 1].mean()
+    assert plain < 0.4 < 0.6 < rare_recall, (plain, rare_recall)
+
+
 def test_gradcam_peaks_on_the_object():
     bottom, top = transfer.split_backbone("efficientnet_lite0", 224, cut="block14_add")
     from helpers.backbones import get_backbone

@@ -23,9 +23,14 @@ from pathlib import Path
 
 import pytest
 
+from helpers import settings
+
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "output" / "test-artifacts"
 NOTEBOOK = "notebooks/01_feature_extraction.ipynb"
+# The student's own cache, read when the tests are collected, before the autouse
+# fixture (conftest.py) points TL_CACHE_DIR at a temporary folder.
+USER_CACHE = settings.cache_dir()
 
 
 def _chromium() -> str:
@@ -74,8 +79,9 @@ def jupyterlab(tmp_path_factory, data_root):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(values)
     port, token = _free_port(), uuid.uuid4().hex
+    # notebook 01 as `make course` runs it, with the student's cache (USER_CACHE)
     env = {**os.environ, "TL_PROFILE": "quick", "TL_OUTPUT_DIR": str(root / "output"),
-           "JUPYTER_CONFIG_DIR": str(root / ".jupyter")}
+           "TL_CACHE_DIR": str(USER_CACHE), "JUPYTER_CONFIG_DIR": str(root / ".jupyter")}
     log = open(root / "jupyterlab.log", "w")
     server = subprocess.Popen(
         [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1",
