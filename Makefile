@@ -27,7 +27,7 @@ slides: setup
 	$(BIN)/python -m helpers slides $(or $(wildcard $(OUT)/*.ipynb),$(wildcard notebooks/*.ipynb lab/*.ipynb)) --out $(OUT)/slides
 
 test: setup
-	TL_PROFILE=quick $(BIN)/python -m pytest tests notebooks lab --nbval-lax --nbval-current-env -p no:cacheprovider
+	TL_PROFILE=quick $(BIN)/python -m pytest tests notebooks lab --nbval-lax --nbval-current-env -p no:cacheprovider --durations=15
 
 unit: setup
 	$(BIN)/python -m pytest tests
