@@ -133,7 +133,7 @@ def frozen_head(features, y, val_features, y_val, c_values=(0.03, 0.1, 0.3)):
 
     start, best = time.perf_counter(), None
     for c in c_values:
-        clf = LogisticRegression(C=c, max_iter=500, class_weight="balanced").fit(features, y)
+        clf = LogisticRegression(C=c, max_iter=2000, class_weight="balanced").fit(features, y)
         acc = float(balanced_accuracy_score(y_val, clf.predict(val_features)))
         if best is None or acc > best[2]:
             best = (clf, c, acc)
