@@ -102,10 +102,13 @@ def pooled(top, activations, batch_size=256) -> np.ndarray:
 
 
 def balanced_weights(y) -> dict[int, float]:
-    """Class weights that make every class count as much in the loss (scikit-learn's
-    ``class_weight="balanced"``): ``n / (classes * count)``. Notebook 05."""
-    counts = np.bincount(y)
-    return {k: len(y) / (len(counts) * c) for k, c in enumerate(counts) if c}
+    """Class weights that make every class count as much in the loss, as Keras'
+    ``fit(class_weight=...)`` wants them: scikit-learn's ``"balanced"`` weights,
+    ``n / (classes * count)``. Notebook 05."""
+    from sklearn.utils.class_weight import compute_class_weight
+
+    classes = np.unique(y)
+    return dict(zip(classes.tolist(), compute_class_weight("balanced", classes=classes, y=y)))
 
 
 def _fit(model, x, y, x_val, y_val, epochs, batch_size, patience, seed, class_weight=None):
@@ -124,7 +127,7 @@ def frozen_head(features, y, val_features, y_val, c_values=(0.03, 0.1, 0.3)):
     on the validation images (by balanced accuracy, the mean of the recalls of the
     classes). Classes are weighted equally (``balanced``): the
     share of each class where the model will be used is unknown, and on balanced
-    data the weights are all 1. Returns ``(head, C, val_accuracy, seconds)``; ``head``
+    data the weights are all 1. Returns ``(head, C, val_balanced_accuracy, seconds)``; ``head``
     is a Keras softmax layer with the fitted weights (``train.linear_head``)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import balanced_accuracy_score
