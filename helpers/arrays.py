@@ -11,7 +11,10 @@ read into ``uint8`` arrays (N, H, W, C) with integer labels:
 * ``cifar10``: 32x32 JPEG copies, a folder per class;
 * ``chest_xray``: Kermany et al.'s pneumonia X-rays, official split, a folder
   per class; the copies were resized to 224x224 by their source (aspect ratio
-  not kept), and are read here as one grey channel.
+  not kept), and are read here as one grey channel. Many children have several
+  X-rays (5,216 training images, 2,846 children): each image keeps its child's id
+  from the file name (``groups``), so that a validation set carved from training
+  holds other children than the training images (:func:`carve`).
 
 Offline they come from ``$TL_DATA_DIR/<name>`` (checked against its
 ``SHA256SUMS``: a changed or missing file is reported by name and left out,
@@ -25,6 +28,7 @@ import dataclasses
 import gzip
 import hashlib
 import json
+import re
 import struct
 from pathlib import Path
 
@@ -40,7 +44,7 @@ DEBIAN_FASHION_SHA256 = {
     "train-labels-idx1-ubyte.gz": "0ae29f65d86684f32d1b9c85147786c547b9c6aebcaf235f0400a0cce308b056",
 }
 DOMAINS = ("mnist", "fashion_mnist", "cifar10", "chest_xray")
-_CACHE_VERSION = 1
+_CACHE_VERSION = 2  # 2: the X-rays' patient ids
 
 
 class DomainUnavailableError(sources.DatasetUnavailableError):
@@ -49,17 +53,30 @@ class DomainUnavailableError(sources.DatasetUnavailableError):
 
 @dataclasses.dataclass
 class ArrayData:
-    """Images (uint8, N x H x W x C), integer labels, class names, and where they came from."""
+    """Images (uint8, N x H x W x C), integer labels, class names, where they came
+    from, and optionally a group per image (the patient, for the X-rays): images of
+    one group are never split apart by :func:`carve`."""
     x: np.ndarray
     y: np.ndarray
     class_names: list[str]
     source: str
+    groups: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.y)
 
     def subset(self, index) -> "ArrayData":
-        return ArrayData(self.x[index], self.y[index], self.class_names, self.source)
+        groups = None if self.groups is None else self.groups[index]
+        return ArrayData(self.x[index], self.y[index], self.class_names, self.source, groups)
+
+
+def patient_id(file_name: str) -> str:
+    """The child a Kermany X-ray belongs to, from its file name:
+    ``person1000_bacteria_2931.jpeg`` -> ``person1000``, ``IM-0115-0001.jpeg`` ->
+    ``IM-0115``, ``NORMAL2-IM-0012-0001.jpeg`` -> ``NORMAL2-IM-0012``; any other
+    name is its own group. Notebook 05."""
+    m = re.match(r"(person\d+)_", file_name) or re.match(r"((?:NORMAL\d+-)?IM-\d+)-", file_name)
+    return m.group(1) if m else Path(file_name).stem
 
 
 # ------------------------------------------------------------------ readers
@@ -130,7 +147,7 @@ def _from_folders(root: Path, part: str, bad: set[str], grey: bool) -> ArrayData
     from helpers.images import load_image
 
     classes = sorted(d.name for d in (root / part).iterdir() if d.is_dir())
-    xs, ys = [], []
+    xs, ys, names = [], [], []
     for label, cls in enumerate(classes):
         for f in sorted((root / part / cls).iterdir()):
             if f.name.startswith(".") or f"{part}/{cls}/{f.name}" in bad:
@@ -138,10 +155,12 @@ def _from_folders(root: Path, part: str, bad: set[str], grey: bool) -> ArrayData
             image = load_image(f, size=None).astype(np.uint8)
             xs.append(image[..., :1] if grey else image)
             ys.append(label)
+            names.append(f.name)
     shapes = {x.shape for x in xs}
     if len(shapes) != 1:
         raise ValueError(f"{root / part}: images of several sizes {sorted(shapes)[:3]}")
-    return ArrayData(np.stack(xs), np.array(ys), classes, str(root / part))
+    groups = np.array([patient_id(n) for n in names]) if grey else None
+    return ArrayData(np.stack(xs), np.array(ys), classes, str(root / part), groups)
 
 
 def _mnist(part: str, root: Path | None) -> ArrayData:
@@ -230,23 +249,33 @@ def _cached_folders(name, root: Path, part: str) -> ArrayData:
     if path.exists():
         try:
             with np.load(path) as saved:
+                groups = saved["groups"] if "groups" in saved else None
                 return ArrayData(saved["x"], saved["y"], [str(c) for c in saved["classes"]],
-                                 str(root / part))
+                                 str(root / part), groups)
         except (OSError, ValueError, KeyError, EOFError):
             print(f"note: cached arrays {path.name} are damaged; decoding again")
     data = _from_folders(root, part, bad, grey=(name == "chest_xray"))
+    extra = {} if data.groups is None else {"groups": data.groups}
     settings.atomic_write(path, lambda tmp: np.savez(tmp, x=data.x, y=data.y,
-                                                     classes=np.array(data.class_names)))
+                                                     classes=np.array(data.class_names), **extra))
     return data
 
 
 def carve(data: ArrayData, size: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Indices ``(rest, carved)``: ``size`` images carved out of ``data``, stratified
-    by class and seeded (validation photos from a training set, or a smaller subset)."""
-    from sklearn.model_selection import train_test_split
+    by class and seeded (validation photos from a training set, or a smaller subset).
+    When ``data`` has ``groups``, whole groups are carved (one fold of scikit-learn's
+    ``StratifiedGroupKFold``), so ``size`` is met approximately and no patient is on
+    both sides."""
+    from sklearn.model_selection import StratifiedGroupKFold, train_test_split
 
     index = np.arange(len(data))
     if size >= len(data):
         return np.array([], int), index
+    if data.groups is not None:
+        folds = StratifiedGroupKFold(max(2, round(len(data) / size)), shuffle=True,
+                                     random_state=seed)
+        rest, carved = next(folds.split(index, data.y, data.groups))
+        return np.sort(rest), np.sort(carved)
     rest, carved = train_test_split(index, test_size=size, stratify=data.y, random_state=seed)
     return np.sort(rest), np.sort(carved)

@@ -5,6 +5,7 @@ import hashlib
 import json
 import shutil
 import struct
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -92,6 +93,30 @@ def test_carved_splits_are_stratified_seeded_and_disjoint():
     assert list(np.bincount(y[val])) == [20, 10, 6, 4]
 
 
+def test_grouped_carving_keeps_each_patient_on_one_side():
+    rng = np.random.default_rng(0)
+    groups = np.repeat(np.arange(120), rng.integers(1, 5, 120))   # 1-4 images per patient
+    y = (groups % 4 == 0).astype(int)                              # a quarter are sick
+    data = arrays.ArrayData(np.zeros((len(y), 2, 2, 1), np.uint8), y, ["a", "b"], "test", groups)
+    rest, val = arrays.carve(data, len(y) // 5, seed=0)
+    assert not set(groups[rest]) & set(groups[val]) and len(rest) + len(val) == len(y)
+    assert abs(len(val) - len(y) / 5) < len(y) / 10 and 0.1 < y[val].mean() < 0.4
+    assert list(arrays.carve(data, len(y) // 5, seed=0)[1]) == list(val)
+    assert list(arrays.carve(data, len(y) // 5, seed=1)[1]) != list(val)
+    assert data.subset(val).groups.tolist() == groups[val].tolist()
+
+
+def test_xray_patients_come_from_the_file_names(data_root):
+    assert arrays.patient_id("person1000_bacteria_2931.jpeg") == "person1000"
+    assert arrays.patient_id("person1000_virus_1681.jpeg") == "person1000"
+    assert arrays.patient_id("NORMAL2-IM-0012-0001.jpeg") == "NORMAL2-IM-0012"
+    assert arrays.patient_id("IM-0115-0001.jpeg") == "IM-0115"
+    names = [f.name for f in (data_root / "chest_xray" / "train").rglob("*.jpeg")]
+    ids = {arrays.patient_id(n) for n in names}
+    assert len(names) == 5216 and len(ids) == 2846
+    assert not {Path(n).stem for n in names} & ids   # every name parsed: none is its own group
+
+
 def test_balanced_weights_let_the_rare_class_be_found():
     y = np.repeat([0, 1], [900, 100])
     weights = transfer.balanced_weights(y)
@@ -108,6 +133,29 @@ def test_balanced_weights_let_the_rare_class_be_found():
     from sklearn.linear_model import LogisticRegression
     plain = LogisticRegression().fit(x, y).predict(x_test)[y_test == 1].mean()
     assert plain < 0.4 < 0.6 < rare_recall, (plain, rare_recall)
+
+
+def test_frozen_head_keeps_the_c_that_validation_chose():
+    # 20 informative features among 300, 80 training examples: the strongly
+    # regularised head generalises better, so the winner is the first C fitted and
+    # the head must not be the last (warm-started) fit
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import balanced_accuracy_score
+
+    rng = np.random.default_rng(0)
+    def draw(n):
+        y = rng.integers(0, 2, n)
+        x = rng.normal(size=(n, 300))
+        x[:, :20] += 0.4 * (2 * y[:, None] - 1)
+        return x.astype("float32"), y
+    (x, y), (x_val, y_val) = draw(80), draw(400)
+    cold = {c: balanced_accuracy_score(y_val, LogisticRegression(
+        C=c, max_iter=5000, class_weight="balanced").fit(x, y).predict(x_val)) for c in (0.001, 100.0)}
+    assert cold[0.001] > cold[100.0] + 0.01, cold
+    head, c, val_acc, _ = transfer.frozen_head(x, y, x_val, y_val, c_values=(100.0, 0.001))
+    pred = head.predict(x_val, verbose=0).argmax(1)
+    assert c == 0.001 and balanced_accuracy_score(y_val, pred) == pytest.approx(val_acc)
+    assert val_acc == pytest.approx(cold[0.001], abs=0.01)
 
 
 def test_gradcam_peaks_on_the_object():
