@@ -143,7 +143,7 @@ def _unusable(name, root) -> set[str]:
 
 # ------------------------------------------------------------------ loading
 
-def _from_folders(root: Path, part: str, bad: set[str], grey: bool) -> ArrayData:
+def _from_folders(root: Path, part: str, bad: set[str], grey: bool, group_of=None) -> ArrayData:
     from helpers.images import load_image
 
     classes = sorted(d.name for d in (root / part).iterdir() if d.is_dir())
@@ -159,7 +159,7 @@ def _from_folders(root: Path, part: str, bad: set[str], grey: bool) -> ArrayData
     shapes = {x.shape for x in xs}
     if len(shapes) != 1:
         raise ValueError(f"{root / part}: images of several sizes {sorted(shapes)[:3]}")
-    groups = np.array([patient_id(n) for n in names]) if grey else None
+    groups = np.array([group_of(n) for n in names]) if group_of else None
     return ArrayData(np.stack(xs), np.array(ys), classes, str(root / part), groups)
 
 
@@ -254,7 +254,8 @@ def _cached_folders(name, root: Path, part: str) -> ArrayData:
                                  str(root / part), groups)
         except (OSError, ValueError, KeyError, EOFError):
             print(f"note: cached arrays {path.name} are damaged; decoding again")
-    data = _from_folders(root, part, bad, grey=(name == "chest_xray"))
+    xray = name == "chest_xray"
+    data = _from_folders(root, part, bad, grey=xray, group_of=patient_id if xray else None)
     extra = {} if data.groups is None else {"groups": data.groups}
     settings.atomic_write(path, lambda tmp: np.savez(tmp, x=data.x, y=data.y,
                                                      classes=np.array(data.class_names), **extra))
