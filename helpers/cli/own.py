@@ -14,8 +14,17 @@ def _err(message: str) -> None:
 
 
 def cmd_train(args) -> int:
+    from helpers.recipe import (AUTO_BACKBONES, MIN_PER_CLASS, PhotoFolderError, format_report,
+                                read_class_folder, train_folder)
+
+    try:  # the folders first: a bad one is reported before Keras loads (seconds)
+        read_class_folder(args.folder, min_per_class=5 if args.test_dir else MIN_PER_CLASS)
+        if args.test_dir:
+            read_class_folder(args.test_dir, min_per_class=1, role="test")
+    except PhotoFolderError as e:
+        _err(str(e))
+        return 2
     from helpers.backbones import available_backbones
-    from helpers.recipe import AUTO_BACKBONES, PhotoFolderError, format_report, train_folder
 
     backbones = list(AUTO_BACKBONES) if args.backbone == "auto" else [args.backbone]
     unknown = [b for b in backbones if b not in available_backbones()]
