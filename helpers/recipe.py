@@ -42,9 +42,14 @@ class Labelled:
     bad: list[dict]
 
 
-def read_class_folder(root, min_per_class=MIN_PER_CLASS, role="training") -> Labelled:
+def read_class_folder(root, min_per_class=MIN_PER_CLASS, role="training",
+                      quiet=False) -> Labelled:
     """The photos of ``root/<class>/*`` with their labels, or a
-    :class:`PhotoFolderError` naming the problem and the fix."""
+    :class:`PhotoFolderError` naming the problem and the fix. Class folders with no
+    usable photo are left out, with a note on stderr (none when ``quiet``), so that
+    ``train --json`` still prints only JSON on stdout."""
+    import sys
+
     from helpers.folders import check_folder
 
     root = Path(root)
@@ -78,8 +83,9 @@ def read_class_folder(root, min_per_class=MIN_PER_CLASS, role="training") -> Lab
         listed = ", ".join(f"{name} ({n})" for name, n in sorted(few.items()))
         raise PhotoFolderError(f"{root}: too few {role} photos in {listed}; each class needs at "
                                f"least {min_per_class} (20 or more for a useful estimate)")
-    if empty:
-        print(f"note: {', '.join(empty)} in {root} hold no usable photos and are left out")
+    if empty and not quiet:
+        print(f"note: {', '.join(empty)} in {root} hold no usable photos and are left out",
+              file=sys.stderr)
     names = sorted(counts)
     index = {name: i for i, name in enumerate(names)}
     return Labelled(report.paths(), np.array([index[label] for label in report.labels]),

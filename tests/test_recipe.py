@@ -94,6 +94,19 @@ def test_bad_folders_get_a_message_naming_the_fix(tmp_path, make, message):
     assert not (tmp_path / "m.keras").exists()
 
 
+def test_a_class_without_usable_photos_is_left_out_with_a_note_on_stderr(tmp_path, capsys):
+    folder = _folder(tmp_path / "in", {"a": 8, "b": 8})
+    (folder / "c").mkdir()
+    (folder / "c" / "broken.jpg").write_text("not a photo")
+    data = recipe.read_class_folder(folder)
+    assert data.class_names == ["a", "b"] and len(data.files) == 16
+    out, err = capsys.readouterr()
+    assert "c in" in err and "left out" in err and "left out" not in out
+    assert (folder / "c" / "broken.jpg").exists()  # reported, never deleted
+    recipe.read_class_folder(folder, quiet=True)
+    assert "left out" not in capsys.readouterr().err
+
+
 def _mk(path):
     path.mkdir(parents=True, exist_ok=True)
     return path

@@ -18,9 +18,10 @@ def cmd_train(args) -> int:
                                 read_class_folder, train_folder)
 
     try:  # the folders first: a bad one is reported before Keras loads (seconds)
-        read_class_folder(args.folder, min_per_class=5 if args.test_dir else MIN_PER_CLASS)
+        read_class_folder(args.folder, min_per_class=5 if args.test_dir else MIN_PER_CLASS,
+                          quiet=True)  # train_folder reads them again (cached) and says it
         if args.test_dir:
-            read_class_folder(args.test_dir, min_per_class=1, role="test")
+            read_class_folder(args.test_dir, min_per_class=1, role="test", quiet=True)
     except PhotoFolderError as e:
         _err(str(e))
         return 2
