@@ -22,6 +22,8 @@ import weakref
 import numpy as np
 import tensorflow as tf
 
+from helpers.features import feature_extractor
+
 
 @dataclasses.dataclass
 class OptimizeResult:
@@ -102,8 +104,6 @@ def robust_probability(model, image, target, n=32, max_shift=16, scale_range=(0.
     model_size = model.input_shape[1]
     if model_size and model_size != size:       # another network, at its own input size
         batch = tf.image.resize(batch, (model_size, model_size))
-    from helpers.features import feature_extractor
-
     probs = feature_extractor(model)(batch)  # compiled: several times faster than model(batch)
     classes = np.atleast_1d(np.asarray(target, dtype=np.int32))   # one class, or a group
     return float(tf.reduce_mean(tf.reduce_sum(tf.gather(probs, classes, axis=1), axis=1)))
