@@ -26,9 +26,9 @@ def main():
     model = backbones.get_backbone(include_top=True)
     tabby = find_class("tabby")
 
-    optimize.optimize_input(model, tabby, steps=2, tv_weight=0.1, jitter=16, progress=False)
-    result = optimize.optimize_input(model, tabby, steps=args.steps, tv_weight=0.1, jitter=16,
-                                     snapshot_every=25, progress=False)
+    optimize.draw(model, tabby, steps=2, tv_weight=0.1, jitter=16)   # warm-up: the trace
+    result = optimize.draw(model, tabby, steps=args.steps, tv_weight=0.1, jitter=16,
+                           snapshot_every=25)
     per_step = result.seconds / result.steps
     reached = None
     for step, image in result.snapshots[1:]:

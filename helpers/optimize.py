@@ -1,15 +1,15 @@
 """Optimise an input image toward a target class: the "ideal cat" (notebook 03)
-and the adversarial dog (notebook 04) are the same loop.
+and the adversarial dog (notebook 04) are the same loop, with other steps.
 
-The loss is the cross-entropy of the model's output to the target class plus
-``tv_weight`` times the total variation of the image per pixel
-(``tf.image.total_variation`` summed over the batch, divided by height x width;
-images are in 0..255). Options: an L-infinity ball around a start image
-(attacks), random jitter at every step (visualisation), rounding to 8 bits in
-the forward pass (so what is optimised is exactly what a PNG stores). Pixels
-always stay in 0..255. Everything random is seeded; the model and image are
-arguments. The compiled step is kept per model in a weak mapping: reused while
-the model lives, forgotten with it.
+The functions marked "notebook 03's cell" or "notebook 04's cell" below are those
+notebooks' `#@save` cells word for word (tests/test_one_source.py fails when they
+differ): the lesson is written out there, and the `dream` and `attack` commands
+reuse it from here. The rest is the course's judging: views of an image the
+optimiser never saw (:func:`robust_probability`), and the seeded start.
+
+Images are float RGB in 0..255. Everything random is seeded. Each loop's step is a
+``tf.function`` that takes the model as an argument: it is traced once per model
+and shape, not once per call.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-import weakref
 
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -34,10 +34,7 @@ class OptimizeResult:
     steps: int
 
 
-def total_variation(images) -> tf.Tensor:
-    """Summed total variation of a batch (``tf.image.total_variation``). Notebook 03."""
-    return tf.reduce_sum(tf.image.total_variation(tf.convert_to_tensor(images, tf.float32)))
-
+# Notebook 03's cell, word for word.
 
 def jitter_transform(images, max_shift, scale_range=(0.85, 1.15), flip=True, seed=None):
     """Random shift (up to ``max_shift`` px, wrapping), rescale and horizontal flip,
@@ -115,154 +112,95 @@ def random_start(size=224, seed=0, spread=20.0) -> np.ndarray:
     return np.clip(127.5 + rng.normal(0.0, spread, (size, size, 3)), 0, 255).astype(np.float32)
 
 
-def optimize_input(model, target: int, start=None, steps=200, learning_rate=2.0,
-                   tv_weight=0.0, epsilon=None, jitter=0, method="adam", quantize=False,
-                   stop_at_prob=None, snapshot_every=None, seed=0, image_size=224,
-                   progress=True) -> OptimizeResult:
-    """Optimise an image so that ``model`` gives class ``target``. Notebooks 03-04.
+# Notebook 03's cells, word for word.
 
-    ``method="adam"`` takes Adam steps of ``learning_rate`` (pixel units, decayed
-    along a cosine to a tenth by the last step);
-    ``method="sign"`` takes signed-gradient steps of ``learning_rate`` (the
-    iterative projected attack; one step of size epsilon is FGSM). With
-    ``epsilon`` (0..255 units) the image stays within that L-infinity distance of
-    ``start``. ``jitter`` > 0 shifts (up to ``jitter`` px), rescales and flips the
-    image at random before each step. ``stop_at_prob`` ends early once p(target)
-    on the (quantized) image reaches it, as measured by the step itself (exact
-    when ``jitter`` is 0).
-    """
-    if method not in ("adam", "sign"):
-        raise ValueError(f"method must be 'adam' or 'sign', not {method!r}")
-    if start is None:
-        start = random_start(image_size, seed)
-    start = tf.constant(np.asarray(start, np.float32)[None])
-    stepper = _stepper(model, tuple(start.shape), method, bool(quantize), int(jitter))
-    stepper.reset(start, epsilon, learning_rate, tv_weight, target)
-    x = stepper.x
-    history = {"loss": [], "prob": [], "tv": []}
-    snapshots = [(0, start.numpy()[0].copy())] if snapshot_every else []
-    iterator = range(steps)
-    if progress:
-        from tqdm.auto import tqdm
+@tf.function
+def loss_and_gradient(model, image, target, tv_weight, jitter, seed):
+    """Cross-entropy to ``target`` plus ``tv_weight`` x total variation per pixel,
+    and its gradient with respect to the image. With ``jitter`` > 0 the network
+    sees a randomly shifted, rescaled and flipped view. Notebook 03."""
+    with tf.GradientTape() as tape:
+        tape.watch(image)
+        view = jitter_transform(image, jitter, seed=seed) if jitter else image
+        p = tf.gather(model(view, training=False)[0], target)
+        pixels = image.shape[1] * image.shape[2]
+        tv = tf.reduce_sum(tf.image.total_variation(image)) / pixels
+        loss = -tf.math.log(p + 1e-12) + tv_weight * tv
+    return tape.gradient(loss, image), loss, p, tv
 
-        iterator = tqdm(iterator, desc=f"optimising toward class {target}", leave=False)
-    t0 = time.perf_counter()
-    done = 0
-    for i in iterator:
-        if method == "adam":  # cosine decay to a tenth: no late spikes
-            stepper.opt.learning_rate = learning_rate * (
-                0.1 + 0.45 * (1.0 + math.cos(math.pi * i / max(steps, 1))))
-        before = x.numpy() if stop_at_prob is not None else None
-        loss, p, tv = stepper.step(tf.constant([seed, i], tf.int32))
-        history["loss"].append(float(loss))
-        history["prob"].append(float(p))
-        history["tv"].append(float(tv))
-        # p was measured on the image before this step's update: if it is good
-        # enough, keep that image (no second forward pass needed)
-        if stop_at_prob is not None and float(p) >= stop_at_prob:
-            x.assign(before)
+
+def draw(model, target, steps=300, tv_weight=0.0, jitter=0, learning_rate=2.0, seed=0,
+         size=224, snapshot_every=None):
+    """Optimise an image from seeded grey noise toward class ``target``: Adam steps
+    on the pixels, the step size decayed along a cosine to a tenth. Notebook 03."""
+    image = tf.Variable(random_start(size, seed)[None])   # the pixels are the weights now
+    schedule = keras.optimizers.schedules.CosineDecay(learning_rate, steps, alpha=0.1)
+    optimizer = keras.optimizers.Adam(schedule)
+    history, snapshots = {"loss": [], "prob": [], "tv": []}, []
+    start = time.perf_counter()
+    for i in range(steps):
+        if snapshot_every and i % snapshot_every == 0:
+            snapshots.append((i, image[0].numpy()))
+        # tensors, not Python numbers: the step is traced once, not once per value
+        grad, loss, p, tv = loss_and_gradient(
+            model, image, tf.constant(target), tf.constant(tv_weight, tf.float32), jitter,
+            tf.constant([seed, i]))
+        optimizer.apply_gradients([(grad, image)])
+        image.assign(tf.clip_by_value(image, 0.0, 255.0))   # pixels stay in 0..255
+        for key, value in zip(history, (loss, p, tv)):
+            history[key].append(float(value))
+    if snapshot_every:
+        snapshots.append((steps, image[0].numpy()))
+    return OptimizeResult(image[0].numpy(), history, snapshots,
+                          time.perf_counter() - start, steps)
+
+
+# Notebook 04's cells, word for word.
+
+@tf.function
+def attack_step(model, image, original, target, epsilon, step_size):
+    """One step of the attack: a signed gradient step toward ``target``, then back
+    into the box of +-epsilon around ``original`` and into 0..255. The network sees
+    the image rounded to 8 bits. Returns p(target) before the step. Notebook 04."""
+    with tf.GradientTape() as tape:
+        tape.watch(image)
+        rounded = image + tf.stop_gradient(tf.round(image) - image)  # what a PNG stores
+        p = tf.gather(model(rounded, training=False)[0], target)
+        loss = -tf.math.log(p + 1e-12)
+    image.assign_sub(step_size * tf.sign(tape.gradient(loss, image)))
+    image.assign(tf.clip_by_value(image, original - epsilon, original + epsilon))
+    image.assign(tf.clip_by_value(image, 0.0, 255.0))
+    return p
+
+
+def attack(model, image, target, epsilon=2.0, steps=20, step_size=None, stop_at=0.9):
+    """A targeted iterative attack within ``epsilon`` (0..255 units) of ``image``,
+    steps of ``step_size`` (default epsilon / 4); it stops once p(target) on the
+    8-bit image reaches ``stop_at``. Notebook 04."""
+    original = tf.constant(np.round(image)[None], tf.float32)
+    adversarial = tf.Variable(original)
+    step_size = step_size or max(epsilon / 4, 0.25)
+    start, probs = time.perf_counter(), []
+    for i in range(steps):
+        before = adversarial.numpy()
+        p = attack_step(model, adversarial, original, tf.constant(target),
+                        tf.constant(epsilon, tf.float32), tf.constant(step_size, tf.float32))
+        probs.append(float(p))
+        if probs[-1] >= stop_at:          # p was measured before the step: keep that image
+            adversarial.assign(before)
             break
-        done = i + 1
-        if snapshot_every and done % snapshot_every == 0:
-            snapshots.append((done, x.numpy()[0].copy()))
-    image = x.numpy()[0]
-    if quantize:
-        image = np.round(image)
-    return OptimizeResult(image.astype(np.float32), history, snapshots,
-                          time.perf_counter() - t0, done)
+    image = np.round(adversarial[0].numpy())
+    return OptimizeResult(image, {"prob": probs}, [], time.perf_counter() - start, len(probs))
 
 
-class _Stepper:
-    """One compiled optimisation step, reused across calls with the same model and
-    settings (tracing a new tf.function costs about a second per call)."""
-
-    def __init__(self, model, shape, method, quantize, jitter):
-        model_ref = weakref.ref(model)   # the mapping below must not keep the model alive
-        self.x = tf.Variable(tf.zeros(shape))
-        self.lower = tf.Variable(tf.zeros(shape))
-        self.upper = tf.Variable(tf.zeros(shape))
-        self.lr = tf.Variable(0.0)
-        self.tv_weight = tf.Variable(0.0)
-        self.target = tf.Variable(0)
-        self.opt = tf.keras.optimizers.Adam(1.0) if method == "adam" else None
-        pixels = float(shape[1] * shape[2])
-
-        @tf.function
-        def step(seed_pair):
-            x = self.x
-            with tf.GradientTape() as tape:
-                view = x + tf.stop_gradient(tf.round(x) - x) if quantize else x
-                if jitter:
-                    view = jitter_transform(view, jitter, seed=seed_pair)
-                probs = model_ref()(view, training=False)
-                p = tf.gather(probs[0], self.target)
-                ce = -tf.math.log(p + 1e-12)
-                tv = total_variation(x) / pixels
-                loss = ce + self.tv_weight * tv
-            grad = tape.gradient(loss, x)
-            if self.opt is not None:
-                self.opt.apply_gradients([(grad, x)])
-            else:
-                x.assign_sub(self.lr * tf.sign(grad))
-            x.assign(tf.clip_by_value(x, self.lower, self.upper))
-            return loss, p, tv
-
-        self.step = step
-
-    def reset(self, start, epsilon, learning_rate, tv_weight, target):
-        self.x.assign(start)
-        if epsilon is None:
-            self.lower.assign(tf.zeros_like(start))
-            self.upper.assign(tf.fill(start.shape, 255.0))
-        else:
-            self.lower.assign(tf.maximum(start - epsilon, 0.0))
-            self.upper.assign(tf.minimum(start + epsilon, 255.0))
-        self.lr.assign(learning_rate)
-        self.tv_weight.assign(tv_weight)
-        self.target.assign(int(target))
-        if self.opt is not None:
-            if self.opt.built:  # fresh moments and step count for every run
-                for v in self.opt.variables:
-                    v.assign(tf.zeros_like(v))
-            self.opt.learning_rate = learning_rate
-
-
-_STEPPERS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-
-
-def _stepper(model, shape, method, quantize, jitter) -> _Stepper:
-    steppers = _STEPPERS.setdefault(model, {})
-    key = (shape, method, quantize, jitter)
-    if key not in steppers:
-        steppers[key] = _Stepper(model, shape, method, quantize, jitter)
-    return steppers[key]
-
-
-def dream(model, target, steps=300, tv_weight=0.1, jitter=16, learning_rate=2.0, seed=0,
-          image_size=224, snapshot_every=None, progress=True) -> OptimizeResult:
-    """The "ideal" image of a class, from seeded noise: Adam, TV and jitter. Notebook 03."""
-    return optimize_input(model, target, random_start(image_size, seed), steps=steps,
-                          learning_rate=learning_rate, tv_weight=tv_weight, jitter=jitter,
-                          seed=seed, snapshot_every=snapshot_every, progress=progress)
-
-
-def attack(model, image, target, epsilon=2.0, steps=20, step_size=None, seed=0,
-           progress=False) -> OptimizeResult:
-    """A targeted iterative projected attack within ``epsilon`` (0..255 units),
-    on the 8-bit rounded image, so the saved PNG keeps the effect. Notebook 04."""
-    start = np.round(np.asarray(image, np.float32))
-    step_size = step_size or max(epsilon / 4.0, 0.25)
-    return optimize_input(model, target, start, steps=steps, learning_rate=step_size,
-                          epsilon=epsilon, method="sign", quantize=True, stop_at_prob=0.9,
-                          seed=seed, progress=progress)
-
-
-def fgsm(model, image, target, epsilon=2.0) -> np.ndarray:
-    """One signed-gradient step of size ``epsilon`` toward ``target`` (FGSM). Notebook 04."""
-    start = np.round(np.asarray(image, np.float32))
-    return optimize_input(model, target, start, steps=1, learning_rate=epsilon,
-                          epsilon=epsilon, method="sign", quantize=True,
-                          progress=False).image
+def fgsm(model, image, target, epsilon=2.0):
+    """The fast gradient sign method: one step of the attack, of size epsilon.
+    Notebook 04."""
+    original = tf.constant(np.round(image)[None], tf.float32)
+    adversarial = tf.Variable(original)
+    attack_step(model, adversarial, original, tf.constant(target),
+                tf.constant(epsilon, tf.float32), tf.constant(epsilon, tf.float32))
+    return np.round(adversarial[0].numpy())
 
 
 def parse_epsilon(text) -> float:

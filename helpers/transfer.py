@@ -24,19 +24,21 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from helpers import settings
+from helpers import backbones, settings
 
 CUTS = {"efficientnet_lite0": "block10_add"}   # the input of the last two stages
 
 
-def split_backbone(name="efficientnet_lite0", image_size=224, cut=None):
-    """``(bottom, top)``: image -> activations at ``cut``, and activations -> pooled
-    features (``top`` shares the pretrained weights). Notebook 05."""
-    from helpers.backbones import get_backbone
+# split_backbone, fine_tune and scratch_cnn are notebook 05's `#@save` cells word for
+# word (tests/test_one_source.py fails when they differ). Edit both, or neither.
 
-    cut = cut or CUTS[name]
-    full = get_backbone(name, include_top=False, input_shape=(image_size, image_size, 3))
-    middle = full.get_layer(cut).output
+def split_backbone(name="efficientnet_lite0", image_size=224, cut=None):
+    """The backbone cut in two at layer ``cut``: ``bottom`` (image -> activations)
+    and ``top`` (activations -> pooled features), sharing the pretrained weights.
+    Notebook 05."""
+    full = backbones.get_backbone(name, include_top=False,
+                                  input_shape=(image_size, image_size, 3))
+    middle = full.get_layer(cut or CUTS[name]).output
     bottom = keras.Model(full.input, middle, name=f"{name}_bottom")
     top = keras.Model(middle, full.output, name=f"{name}_top")
     return bottom, top
@@ -111,7 +113,9 @@ def balanced_weights(y) -> dict[int, float]:
     return dict(zip(classes.tolist(), compute_class_weight("balanced", classes=classes, y=y)))
 
 
-def _fit(model, x, y, x_val, y_val, epochs, batch_size, patience, seed, class_weight=None):
+def fit_best(model, x, y, x_val, y_val, epochs, batch_size, patience, seed, class_weight=None):
+    """``model.fit`` with early stopping that keeps the epoch with the best validation
+    loss (as notebook 01 fits its head). Returns ``(history_dict, seconds)``. Notebook 05."""
     keras.utils.set_random_seed(seed)
     stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience,
                                          restore_best_weights=True)
@@ -150,37 +154,30 @@ def frozen_head(features, y, val_features, y_val, c_values=(0.03, 0.1, 0.3)):
     return linear_head(clf), c, acc, time.perf_counter() - start
 
 
-def fine_tune(top, head, acts, y, val_acts, y_val, trainable_from=None, epochs=8,
-              learning_rate=1e-4, batch_size=64, patience=2, seed=0):
-    """Train the top's layers from ``trainable_from`` on (all of it when None;
-    BatchNorm stays frozen and in inference mode) together with ``head``.
-    Returns ``(model, history, seconds)``; the model maps activations to
-    probabilities and keeps the epoch with the best validation loss."""
-    top, pretrained = keras.models.clone_model(top), top
-    top.set_weights(pretrained.get_weights())
-    names = [layer.name for layer in top.layers]
-    start = names.index(trainable_from) if trainable_from else 0
-    for i, layer in enumerate(top.layers):
-        layer.trainable = i >= start and not isinstance(layer, keras.layers.BatchNormalization)
-    head, trained = keras.models.clone_model(head), head
-    head.set_weights(trained.get_weights())
+def fine_tune(top, head, acts, y, val_acts, y_val, epochs=8, learning_rate=1e-4,
+              batch_size=64, patience=2, seed=0):
+    """Train copies of the top blocks (BatchNorm frozen, in inference mode) and the
+    head together on cached activations; keep the epoch with the best validation
+    loss. Returns ``(model, history, seconds)``: activations in, probabilities out.
+    Notebook 05."""
+    top_copy, head_copy = keras.models.clone_model(top), keras.models.clone_model(head)
+    top_copy.set_weights(top.get_weights())        # start from the pretrained top ...
+    head_copy.set_weights(head.get_weights())      # ... and the frozen features' head
+    for layer in top_copy.layers:
+        layer.trainable = not isinstance(layer, keras.layers.BatchNormalization)
     inputs = keras.Input(acts.shape[1:], name="activations")
-    model = keras.Model(inputs, head(top(inputs, training=False)), name="fine_tuned")
+    outputs = head_copy(top_copy(inputs, training=False))
+    model = keras.Model(inputs, outputs, name="fine_tuned")
     model.compile(optimizer=keras.optimizers.Adam(learning_rate),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    history, seconds = _fit(model, acts.astype("float32"), y, val_acts.astype("float32"),
-                            y_val, epochs, batch_size, patience, seed, balanced_weights(y))
+    history, seconds = fit_best(model, acts.astype("float32"), y, val_acts.astype("float32"),
+                                y_val, epochs, batch_size, patience, seed, balanced_weights(y))
     return model, history, seconds
 
 
-def scratch_cnn(input_shape, num_classes, width=16, seed=0) -> keras.Model:
-    """A small CNN trained from scratch (the article's 'classic training'): three
-    conv blocks with BatchNorm, global pooling, dropout. Pixels in 0..255 in.
-    16 filters in the first block (32, 64 after), chosen for speed: on 2 cores it
-    trains in about 60% of the time that 24 filters take.
-    BatchNorm's moving averages use momentum 0.9: with a few dozen steps an epoch,
-    Keras' default 0.99 leaves them near their starting values, and the model
-    would predict one class at evaluation time however well it trains."""
+def scratch_cnn(input_shape, num_classes, width=16, seed=0):
+    """A small CNN trained from scratch (the article's "classic training"): three
+    blocks of two 3x3 convolutions, each block halving the image. Notebook 05."""
     keras.utils.set_random_seed(seed)
     x = inputs = keras.Input(input_shape, name="image")
     x = keras.layers.Rescaling(1 / 255)(x)
@@ -188,6 +185,8 @@ def scratch_cnn(input_shape, num_classes, width=16, seed=0) -> keras.Model:
         for j in range(2):
             x = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False,
                                     name=f"conv{i}_{j}")(x)
+            # momentum 0.9: with a few dozen steps an epoch, the default 0.99
+            # would leave BatchNorm's statistics near their starting values
             x = keras.layers.BatchNormalization(momentum=0.9)(x)
             x = keras.layers.ReLU()(x)
         x = keras.layers.MaxPooling2D()(x)
@@ -206,7 +205,7 @@ def train_scratch(x, y, x_val, y_val, num_classes, size=None, epochs=15, batch_s
     model = scratch_cnn(xs.shape[1:], num_classes, seed=seed)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    history, seconds = _fit(model, xs, y, xv, y_val, epochs, batch_size, patience, seed,
+    history, seconds = fit_best(model, xs, y, xv, y_val, epochs, batch_size, patience, seed,
                             balanced_weights(y))
     return model, history, seconds
 

@@ -5,6 +5,7 @@ import sys
 import numpy as np
 import pytest
 import skimage.data
+import tensorflow as tf
 
 from helpers import optimize
 from helpers.images import load_image, resize_array
@@ -12,8 +13,7 @@ from helpers.labels import DOG_CLASSES
 
 
 def test_loss_falls_and_probability_rises(classifier):
-    result = optimize.optimize_input(classifier, 340, steps=25, learning_rate=2.0,
-                                     seed=1, progress=False)
+    result = optimize.draw(classifier, 340, steps=25, learning_rate=2.0, seed=1)
     loss = result.history["loss"]
     assert np.mean(loss[-5:]) < 0.5 * np.mean(loss[:5])
     assert result.history["prob"][-1] > result.history["prob"][0]
@@ -21,17 +21,15 @@ def test_loss_falls_and_probability_rises(classifier):
 
 
 def test_larger_tv_weight_gives_smoother_image(classifier):
-    rough = optimize.optimize_input(classifier, 281, steps=30, tv_weight=0.0, seed=3,
-                                    progress=False)
-    smooth = optimize.optimize_input(classifier, 281, steps=30, tv_weight=0.3, seed=3,
-                                     progress=False)
-    tv = lambda r: float(optimize.total_variation(r.image[None]))
+    rough = optimize.draw(classifier, 281, steps=30, tv_weight=0.0, seed=3)
+    smooth = optimize.draw(classifier, 281, steps=30, tv_weight=0.3, seed=3)
+    tv = lambda r: float(tf.reduce_sum(tf.image.total_variation(r.image[None])))
     assert tv(smooth) < 0.5 * tv(rough)
 
 
 def test_seeded_runs_repeat(classifier):
-    a = optimize.optimize_input(classifier, 281, steps=5, jitter=8, seed=7, progress=False)
-    b = optimize.optimize_input(classifier, 281, steps=5, jitter=8, seed=7, progress=False)
+    a = optimize.draw(classifier, 281, steps=5, jitter=8, seed=7)
+    b = optimize.draw(classifier, 281, steps=5, jitter=8, seed=7)
     np.testing.assert_allclose(a.image, b.image, atol=1e-3)
 
 
@@ -41,10 +39,19 @@ def test_linf_bound_holds_exactly_and_attack_flips(classifier):
     assert np.abs(result.image - chelsea).max() <= 2.0
     assert np.all(result.image == np.round(result.image))
     assert int(classifier(result.image[None]).numpy().argmax()) == 207  # golden retriever
+    assert result.history["prob"][-1] >= 0.9 > result.history["prob"][0]
+
+
+def test_fgsm_is_one_signed_step_of_epsilon(classifier):
+    chelsea = np.round(resize_array(skimage.data.chelsea()))
+    adversarial = optimize.fgsm(classifier, chelsea, target=207, epsilon=2.0)
+    change = np.abs(adversarial - chelsea)
+    assert change.max() == 2.0 and np.mean(change == 2.0) > 0.5   # most pixels move by epsilon
+    assert adversarial.min() >= 0 and adversarial.max() <= 255
 
 
 def test_snapshots_for_the_loop_figure(classifier):
-    result = optimize.optimize_input(classifier, 281, steps=6, snapshot_every=3, progress=False)
+    result = optimize.draw(classifier, 281, steps=6, snapshot_every=3)
     assert [s for s, _ in result.snapshots] == [0, 3, 6]
 
 
@@ -97,18 +104,17 @@ def test_commands_reject_unknown_class_and_bad_image(tmp_path):
     assert not (tmp_path / "y.png").exists()
 
 
-def test_compiled_steps_do_not_keep_a_model_alive():
-    import gc
-    import weakref
-
+def test_the_step_is_traced_once_per_model_not_per_call():
     import keras
 
     model = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Flatten(),
                               keras.layers.Dense(3, activation="softmax")])
-    result = optimize.optimize_input(model, 1, np.full((8, 8, 3), 127.0, np.float32), steps=3,
-                                     image_size=8, progress=False)
-    assert len(result.history["loss"]) == 3 and model in optimize._STEPPERS
-    alive = weakref.ref(model)
-    del model
-    gc.collect()
-    assert alive() is None
+    before = optimize.attack_step.experimental_get_tracing_count()
+    for target in (0, 1, 2):
+        optimize.attack(model, np.full((8, 8, 3), 127.0, np.float32), target, steps=3)
+    assert optimize.attack_step.experimental_get_tracing_count() - before == 1
+    before = optimize.loss_and_gradient.experimental_get_tracing_count()
+    for tv_weight in (0.0, 0.5):
+        result = optimize.draw(model, 1, steps=3, tv_weight=tv_weight, size=8)
+    assert len(result.history["loss"]) == 3
+    assert optimize.loss_and_gradient.experimental_get_tracing_count() - before == 1

@@ -29,10 +29,13 @@ def test_fine_tuning_runs_under_mirrored_strategy_on_two_cpus():
         rng = np.random.default_rng(0)
         images = rng.uniform(0, 255, (16, 64, 64, 3)).astype("float32")
         labels = (images[:, :, :32].mean(axis=(1, 2, 3)) > images[:, :, 32:].mean(axis=(1, 2, 3))).astype("int32")
-        head = train.make_head(1280, 2)
-        model, backbone = train.build_classifier(head, image_size=64, strategy=strategy)
-        n = train.unfreeze_top(backbone, "block15_expand_conv")
-        train.compile_classifier(model, 1e-4, 2, strategy)
+        import keras
+        with strategy.scope():   # as notebook 02 builds and compiles under a strategy
+            head = train.make_head(1280, 2)
+            model, backbone = train.build_classifier(head, image_size=64)
+            n = train.unfreeze_top(backbone, "block15_expand_conv")
+            model.compile(optimizer=keras.optimizers.Adam(1e-4),
+                          loss="sparse_categorical_crossentropy")
         ds = tf.data.Dataset.from_tensor_slices((images, labels)).batch(8)
         before = [w.numpy().copy() for w in backbone.trainable_weights]
         hist = model.fit(ds, epochs=2, verbose=0)
@@ -55,6 +58,10 @@ def test_unfreeze_keeps_batchnorm_frozen():
     assert trainable and not any(isinstance(layer, keras.layers.BatchNormalization)
                                  for layer in trainable)
     assert not backbone.get_layer("block13_dwconv").trainable
+    import pytest
+
+    with pytest.raises(ValueError, match="block99_expand_conv"):
+        train.unfreeze_top(backbone, "block99_expand_conv")
 
 
 def test_linear_head_reproduces_logistic_regression():

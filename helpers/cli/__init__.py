@@ -175,14 +175,14 @@ def cmd_dream(args) -> int:
     from helpers.backbones import get_backbone
     from helpers.images import load_image, save_png
     from helpers.labels import imagenet_labels
-    from helpers.optimize import dream, robust_probability
+    from helpers.optimize import draw, robust_probability
 
     target = _class_or_exit(args.cls)
     if target is None:
         return 2
     model = get_backbone(args.backbone, include_top=True)
-    result = dream(model, target, steps=args.steps, tv_weight=args.tv, jitter=args.jitter,
-                   seed=args.seed, image_size=model.input_shape[1], progress=not args.json)
+    result = draw(model, target, steps=args.steps, tv_weight=args.tv, jitter=args.jitter,
+                  seed=args.seed, size=model.input_shape[1])
     path = save_png(result.image, args.out)
     saved = load_image(path, size=None)          # judge the 8-bit PNG, not the float image
     prob = float(model(saved[None], training=False)[0, target])
@@ -216,7 +216,7 @@ def cmd_attack(args) -> int:
         _err(str(e))
         return 2
     model = get_backbone(args.backbone, include_top=True)
-    result = attack(model, image, target, epsilon=epsilon, steps=args.steps, seed=args.seed)
+    result = attack(model, image, target, epsilon=epsilon, steps=args.steps)
     path = save_png(result.image, args.out)
     saved = load_image(path, size=None)
     labels = imagenet_labels()
@@ -261,7 +261,7 @@ def _add_optimize(sub):
     a.add_argument("--eps", default="2/255", help="budget: 2/255, or pixel levels such as 2")
     a.add_argument("--out", required=True, help="PNG file to write")
     a.add_argument("--steps", type=int, default=20)
-    a.add_argument("--seed", type=int, default=0)
+    a.add_argument("--seed", type=int, default=0, help="accepted, unused: the attack is deterministic")
     a.add_argument("--backbone", default="efficientnet_lite0")
     a.add_argument("--json", action="store_true")
     a.set_defaults(func=cmd_attack)
