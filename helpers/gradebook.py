@@ -12,34 +12,42 @@ hands in one ``.keras`` file: ``SUBMISSIONS/<student>.keras``, or
    every 50 ms, and an address-space cap inside);
 3. the grader scores the outputs: top-1 and top-3 with 95% intervals.
 
-The test photos are decoded once per input size and shared by every worker.
-Every submission gets a row, whatever happens (``ok``, ``refused``, ``failed``,
-``timeout``, ``out of memory``), and a feedback file; the CSV records the test
-folder's digest so a grade can be reproduced.
+The test photos are decoded once per input size and shared by every worker, and
+each model sees them in an order and batches drawn from the gradebook's seed
+(:mod:`helpers.testphotos`). Every submission gets a row, whatever happens
+(``ok``, ``refused``, ``failed``, ``timeout``, ``out of memory``), and a feedback
+file of its own; an error nobody foresaw in a check, a decode or a run becomes
+``failed`` with its reason, never the end of the class. The CSV records the test
+folder's digest and the order seed, so a grade can be reproduced. Everything
+shown or written is stripped of control characters, and a CSV cell that a
+spreadsheet would run as a formula is quoted (OWASP's CSV-injection advice).
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import csv
-import dataclasses
 import hashlib
 import json
 import os
 import re
 import select
+import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import unicodedata
 from pathlib import Path
 
 import numpy as np
 
 from helpers import settings
 from helpers.submission import RefusedSubmission, inspect
+from helpers.testphotos import (DecodedPhotos, TestSet, decoded_photos, load_test_set,  # noqa: F401
+                                new_seed, order_and_batches, unshuffle)
 
 MIN_TOP1 = 0.80      # the lab's pass line (lab/README.md)
 MIN_TOP3 = 0.90
@@ -50,43 +58,7 @@ MIN_TOP3 = 0.90
 ADDRESS_SPACE_OVERHEAD_MB = 2500
 COLUMNS = ["student", "score", "passed", "status", "reason", "top1", "top1_low", "top1_high",
            "top3", "top3_low", "top3_high", "images", "seconds", "submission",
-           "submission_sha256", "test_digest"]
-
-
-@dataclasses.dataclass
-class TestSet:
-    """The hidden test photos: files, labels, and a digest of them all."""
-    root: str
-    files: list[str]
-    labels: list[str]
-    digest: str
-    skipped: list[dict]
-
-
-def load_test_set(test_dir) -> TestSet:
-    """Check ``test_dir`` (Oxford-named photos, or a subfolder per class) and digest
-    every usable file's name and bytes. Unusable files are reported, not graded."""
-    from helpers.folders import check_folder
-
-    report = check_folder(test_dir, labels="breed")
-    if not report.files:
-        raise ValueError(f"{test_dir}: no usable test photos")
-    h = hashlib.sha256()
-    for rel in report.files:
-        h.update(f"{rel}\0{settings.file_hash(Path(report.root) / rel)}\n".encode())
-    return TestSet(report.root, report.paths(), report.labels, h.hexdigest(), report.bad)
-
-
-def decoded_photos(test: TestSet, size: int, workdir: Path) -> Path:
-    """The test photos at ``size`` as one ``.npy`` file, decoded once for all
-    submissions of that input size (through the course's one image path)."""
-    from helpers.images import load_image
-
-    path = Path(workdir) / f"photos-{size}.npy"
-    if not path.exists():
-        stack = np.stack([load_image(f, size) for f in test.files])
-        settings.atomic_write(path, lambda tmp: np.save(tmp, stack))
-    return path
+           "submission_sha256", "test_digest", "order_seed"]
 
 
 # ------------------------------------------------------------- one submission
@@ -140,10 +112,21 @@ class WorkerServer:
             raise RuntimeError("the grading worker stopped answering")
         return json.loads(line)
 
-    def run(self, model: Path, photos: Path, out: Path, timeout: float, memory_mb: int):
-        """Grade one submission; returns ``(status, message)``."""
-        job = {"model": str(model), "photos": str(photos), "out": str(out),
-               "address_space_mb": 2 * memory_mb + ADDRESS_SPACE_OVERHEAD_MB}
+    def run(self, model: Path, photos: Path, out: Path, timeout: float, memory_mb: int,
+            order=None, batches=None):
+        """Grade one submission; returns ``(status, message)``. The child's temporary
+        files go to a private folder beside ``out``, deleted here whatever happens."""
+        tmp = tempfile.mkdtemp(dir=Path(out).parent, prefix="child-")
+        try:
+            return self._run(model, photos, out, timeout, memory_mb, order, batches, tmp)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def _run(self, model, photos, out, timeout, memory_mb, order, batches, tmp):
+        job = {"model": str(model), "photos": str(photos), "out": str(out), "tmp": tmp,
+               "address_space_mb": 2 * memory_mb + ADDRESS_SPACE_OVERHEAD_MB,
+               "order": None if order is None else [int(i) for i in order],
+               "batches": batches}
         self.proc.stdin.write(json.dumps(job) + "\n")
         self.proc.stdin.flush()
         pid = self._line(60.0)["pid"]
@@ -237,22 +220,46 @@ def score(outputs, class_names, test: TestSet) -> dict:
     return result
 
 
+def clean(text) -> str:
+    """``text`` without control characters (terminal escape codes, tabs, newlines),
+    each replaced by ``?``: what is shown on a console or written to a file."""
+    return "".join("?" if unicodedata.category(c)[0] == "C" else c for c in str(text))
+
+
 def safe_name(student: str) -> str:
-    """A student's name as a file name: letters, digits, ``.``, ``-`` and ``_`` only."""
-    return re.sub(r"[^\w.-]", "_", student).lstrip(".") or "student"
+    """A student's name as a file name: letters, digits, ``.``, ``-`` and ``_`` only,
+    and a short hash of the name when anything had to change, so that two names
+    (``zed~victim``, ``zed_victim``) never share a file."""
+    name = re.sub(r"[^\w.-]", "_", student, flags=re.ASCII).lstrip(".")[:80] or "student"
+    if name != student:
+        name += "-" + hashlib.sha256(student.encode("utf-8", "replace")).hexdigest()[:8]
+    return name
+
+
+def spreadsheet_safe(value):
+    """A CSV cell that no spreadsheet runs as a formula: a text starting with ``=``,
+    ``+``, ``-``, ``@``, a tab or a carriage return gets a leading ``'`` (OWASP)."""
+    if isinstance(value, str):
+        risky = value[:1] in ("=", "+", "-", "@", "\t", "\r")
+        value = ("'" if risky else "") + clean(value)
+    return value
 
 
 def grade_one(student, model, test: TestSet, workdir: Path, timeout=120.0,
-              memory_mb=3000, keep_outputs=False, pool=None) -> dict:
+              memory_mb=3000, keep_outputs=False, pool=None, seed=None, photos=None) -> dict:
     """One row of the gradebook (see :data:`COLUMNS`), whatever the submission does.
-    ``keep_outputs`` adds the model's outputs and the true labels (single grading)."""
+    ``keep_outputs`` adds the model's outputs and the true labels (single grading).
+    ``seed`` draws the order of the photos (default: a fresh one); ``photos``, a
+    :class:`helpers.testphotos.DecodedPhotos` shared by a class."""
     start = time.perf_counter()
-    row = {"student": student, "score": 0.0, "passed": False, "submission": str(model or ""),
-           "submission_sha256": "", "test_digest": test.digest, "images": len(test.files)}
+    seed = new_seed() if seed is None else int(seed)
+    row = {"student": clean(student), "student_key": student, "score": 0.0, "passed": False,
+           "submission": clean(model or ""), "submission_sha256": "",
+           "test_digest": test.digest, "images": len(test.files), "order_seed": seed}
 
     def done(status, reason="", **extra):
-        row.update(status=status, reason=reason, seconds=round(time.perf_counter() - start, 1),
-                   **extra)
+        row.update(status=status, reason=clean(reason),
+                   seconds=round(time.perf_counter() - start, 1), **extra)
         return row
 
     if model is None:
@@ -261,23 +268,41 @@ def grade_one(student, model, test: TestSet, workdir: Path, timeout=120.0,
         info = inspect(model)
     except RefusedSubmission as e:
         return done("refused", str(e))
-    row["submission_sha256"] = settings.file_hash(model)
     size = info.input_size or 224
-    photos = decoded_photos(test, size, workdir)
-    handle, out = tempfile.mkstemp(dir=workdir, prefix=f"out-{safe_name(student)}-", suffix=".npy")
+    try:
+        row["submission_sha256"] = settings.file_hash(model)
+        return _run_and_score(row, done, Path(model), info, size, test, workdir, timeout,
+                              memory_mb, keep_outputs, pool, seed, photos)
+    except Exception as e:  # nothing a submission does may stop the class
+        return done("failed", f"the grader could not grade it ({e.__class__.__name__}: "
+                              f"{str(e)[:200]}); tell your instructor")
+    finally:
+        if photos is not None:
+            photos.release(size)
+
+
+def _run_and_score(row, done, model, info, size, test, workdir, timeout, memory_mb,
+                   keep_outputs, pool, seed, photos):
+    path = photos.get(size) if photos is not None else decoded_photos(test, size, workdir)
+    order, batches = order_and_batches(len(test.files), seed, row["student_key"])
+    handle, out = tempfile.mkstemp(dir=workdir, prefix=f"out-{safe_name(row['student_key'])}-",
+                                   suffix=".npy")
     os.close(handle)
     out = Path(out)
     own_pool = pool is None
     pool = pool or _Pool()
     try:
-        status, reason = pool.run(Path(model), photos, out, timeout, memory_mb)
+        status, reason = pool.run(model, path, out, timeout, memory_mb, order, batches)
     finally:
         if own_pool:
             pool.close()
     if status != "ok":
+        out.unlink(missing_ok=True)
         return done(status, reason)
     outputs = np.load(out)
     out.unlink(missing_ok=True)
+    if outputs.ndim >= 1 and len(outputs) == len(order):
+        outputs = unshuffle(outputs, order)
     result = score(outputs, info.class_names, test)
     if "error" in result:
         return done("failed", result["error"])
@@ -324,31 +349,39 @@ def feedback_text(row: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _input_size(model) -> int | None:
+    try:
+        return inspect(model).input_size or 224
+    except Exception:          # refused (or worse): graded as such, no photos needed
+        return None
+
+
 def grade_class(submissions, test_dir, out_csv, feedback_dir=None, workers=2, timeout=120.0,
-                memory_mb=3000, progress=True) -> list[dict]:
+                memory_mb=3000, progress=True, seed=None) -> list[dict]:
     """Grade every submission in ``submissions``; write the CSV gradebook and one
-    feedback file per student; return the rows (sorted by student)."""
+    feedback file per student; return the rows (sorted by student). ``seed`` draws
+    the order of the photos for every model (default: a fresh one, recorded in
+    the gradebook's ``order_seed`` column)."""
     test = load_test_set(test_dir)
+    seed = new_seed() if seed is None else int(seed)
     out_csv = Path(out_csv)
     feedback_dir = Path(feedback_dir) if feedback_dir else out_csv.parent / "feedback"
     entries = find_submissions(submissions)
     with tempfile.TemporaryDirectory(prefix="tl-grade-") as tmp:
         workdir = Path(tmp)
-        for model in {e[1] for e in entries if e[1] is not None}:  # decode before the workers
-            try:
-                decoded_photos(test, inspect(model).input_size or 224, workdir)
-            except RefusedSubmission:
-                pass
+        sizes = {e[1]: _input_size(e[1]) for e in entries if e[1] is not None}
+        photos = DecodedPhotos(test, workdir, [s for s in sizes.values() if s is not None])
         rows, servers = [], _Pool()
         with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
             futures = []
             for student, model, problem in entries:
                 if problem:
-                    rows.append(grade_one(student, None, test, workdir))
-                    rows[-1]["reason"] = problem
+                    rows.append(grade_one(student, None, test, workdir, seed=seed))
+                    rows[-1]["reason"] = clean(problem)
                 else:
                     futures.append(pool.submit(grade_one, student, model, test, workdir,
-                                               timeout, memory_mb, pool=servers))
+                                               timeout, memory_mb, pool=servers, seed=seed,
+                                               photos=photos if sizes[model] else None))
             iterator = concurrent.futures.as_completed(futures)
             if progress:
                 from tqdm.auto import tqdm
@@ -358,12 +391,12 @@ def grade_class(submissions, test_dir, out_csv, feedback_dir=None, workers=2, ti
                 rows += [f.result() for f in iterator]
             finally:
                 servers.close()
-    rows.sort(key=lambda r: r["student"])
+    rows.sort(key=lambda r: r["student_key"])
     settings.atomic_write(out_csv, lambda tmp: _write_csv(rows, tmp))
     feedback_dir.mkdir(parents=True, exist_ok=True)
     for row in rows:
-        settings.atomic_write_text(feedback_dir / f"{safe_name(row['student'])}.txt",
-                                   feedback_text(row))
+        row["feedback"] = str(feedback_dir / f"{safe_name(row['student_key'])}.txt")
+        settings.atomic_write_text(row["feedback"], feedback_text(row))
     return rows
 
 
@@ -372,4 +405,4 @@ def _write_csv(rows, path) -> None:
         writer = csv.DictWriter(f, fieldnames=COLUMNS, extrasaction="ignore")
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: row.get(k, "") for k in COLUMNS})
+            writer.writerow({k: spreadsheet_safe(row.get(k, "")) for k in COLUMNS})

@@ -9,7 +9,11 @@ resident memory and wall time) if it goes past either limit. The child loads
 the model with ``keras.models.load_model(safe_mode=True)`` (Keras' own refusal
 of code in a config, on top of :mod:`helpers.submission`'s), runs it over the
 test photos already decoded by the grader (a ``.npy`` array shared by every
-submission of that input size) and saves the outputs; it never sees the labels.
+submission of that input size), in the order and batches the grader drew for it
+(:func:`helpers.testphotos.order_and_batches`), and saves the outputs; it never
+sees the labels. Whatever the child writes to a temporary folder (Keras extracts
+the archive there) goes to a private folder that the grader deletes after the
+job, even when it had to kill the child.
 
 The server answers each job with two JSON lines: ``{"pid": ...}`` once the child
 runs, then ``{"pid": ..., "exit": ..., "result": {...}}`` once it has ended.
@@ -37,8 +41,10 @@ def _first_line(e: BaseException) -> str:
     return f"{e.__class__.__name__}: {text.splitlines()[0][:300]}" if text else e.__class__.__name__
 
 
-def run_submission(model_path, photos_path, out_path) -> dict:
-    """Load and run one submission here; ``{"shape": ...}`` or ``{"error": ..., "oom": ...}``."""
+def run_submission(model_path, photos_path, out_path, order=None, batches=None) -> dict:
+    """Load and run one submission here; ``{"shape": ...}`` or ``{"error": ..., "oom": ...}``.
+    The photos go in ``order`` (default: as stored), in batches of the sizes in
+    ``batches`` (default: :data:`BATCH` each)."""
     import keras
     import numpy as np
     import tensorflow as tf
@@ -50,14 +56,24 @@ def run_submission(model_path, photos_path, out_path) -> dict:
             return {"error": f"{e.__class__.__name__} while loading", "oom": True}
         return {"error": f"the model does not load with plain Keras ({_first_line(e)}); save "
                          "it with helpers.train.save_classifier"}
+    layers = model._flatten_layers() if hasattr(model, "_flatten_layers") else model.layers
+    if any(getattr(layer, "stateful", False) for layer in layers):
+        return {"error": "the model has a stateful layer, whose state would carry from one "
+                         "batch of photos to the next; the grader takes only stateless models"}
     images = np.load(photos_path, mmap_mode="r")
+    order = np.arange(len(images)) if order is None else np.asarray(order, dtype=np.int64)
+    if batches is None:
+        batches = [min(BATCH, len(images) - s) for s in range(0, len(images), BATCH)]
     outputs = []
     # one traced function; small batches keep the memory low (a Lite0 classifier
     # stays near 1 GB at 16 photos a batch, against 3.4 GB eagerly at 32)
     run = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
     try:
-        for start in range(0, len(images), BATCH):
-            out = run(tf.constant(np.asarray(images[start:start + BATCH], dtype="float32")))
+        start = 0
+        for size in batches:
+            batch = np.asarray(images[order[start:start + size]], dtype="float32")
+            start += size
+            out = run(tf.constant(batch))
             outputs.append(np.asarray(keras.ops.convert_to_numpy(out), dtype="float32"))
     except (Exception, MemoryError) as e:
         if _out_of_memory(e):
@@ -82,7 +98,16 @@ def _child(job) -> None:
 
         cap = int(job["address_space_mb"] * 1e6)
         resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
-        result = run_submission(job["model"], job["photos"], job["out"])
+        model = job["model"]
+        if job.get("tmp"):                             # the grader deletes it afterwards
+            import shutil
+            import tempfile
+
+            os.environ["TMPDIR"] = tempfile.tempdir = job["tmp"]
+            # Keras may also extract beside the file it loads: load a private copy
+            model = shutil.copy(model, os.path.join(job["tmp"], "submission.keras"))
+        result = run_submission(model, job["photos"], job["out"], job.get("order"),
+                                job.get("batches"))
         with open(job["out"] + ".json", "w") as f:
             json.dump(result, f)
         code = 0 if "shape" in result else 3

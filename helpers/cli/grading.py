@@ -38,7 +38,7 @@ def _grade_class(args) -> int:
     try:
         rows = grade_class(args.model, args.test_dir, args.out, args.feedback_dir,
                            workers=args.workers, timeout=args.timeout,
-                           memory_mb=args.memory_mb, progress=not args.json)
+                           memory_mb=args.memory_mb, progress=not args.json, seed=args.seed)
     except (FileNotFoundError, NotADirectoryError, ValueError) as e:
         _err(str(e))
         return 2
@@ -51,6 +51,8 @@ def _grade_class(args) -> int:
         print(f"  {row['student']:24} {shown}  {row['reason'][:90]}")
     counts = Counter(row["status"] for row in rows)
     print(f"{len(rows)} submissions: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+    if rows:
+        print(f"order seed {rows[0]['order_seed']} (keep it to grade the same way again: --seed)")
     print(f"gradebook: {args.out}; feedback for each student in "
           f"{args.feedback_dir or Path(args.out).parent / 'feedback'}/")
     return 0
@@ -73,5 +75,8 @@ def add_commands(sub) -> None:
     p.add_argument("--memory-mb", type=int, default=3000, help="memory per submission")
     p.add_argument("--min-top1", type=float, default=MIN_TOP1)
     p.add_argument("--min-top3", type=float, default=MIN_TOP3)
+    p.add_argument("--seed", type=int, help="order seed for a folder of submissions: the "
+                                          "photos' order and batches (default: a fresh one, "
+                                          "recorded in the gradebook)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_grade)

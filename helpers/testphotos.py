@@ -1,0 +1,121 @@
+"""The grader's hidden test photos: checked, digested, decoded once per input size,
+and shown to each submission in an order and batching it cannot predict.
+
+Introduced with the lab's grader (``lab/README.md``, "A fair evaluation"); used by
+:mod:`helpers.gradebook` and :mod:`helpers.grade`.
+
+* **Memory**: the photos are decoded one at a time into a memory-mapped ``.npy``
+  file, so the grader itself holds one decoded photo at a time, whatever the
+  number of photos or the input size a submission declares (already checked by
+  :mod:`helpers.submission`: 16-384 px). A decoded copy is deleted once the last
+  submission of its size is graded.
+* **Order**: a file-name order groups the photos by breed; a model that counts
+  its calls (state kept between batches) could score without looking at a
+  pixel. Every submission sees the photos in a permutation and in batches of
+  sizes drawn from the gradebook's seed, which the instructor keeps and the
+  gradebook records (``order_seed``), so a grade can be reproduced.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from helpers import settings
+
+MIN_BATCH, MAX_BATCH = 8, 24     # batch sizes are drawn in this range
+
+
+@dataclasses.dataclass
+class TestSet:
+    """The hidden test photos: files, labels, and a digest of them all."""
+    root: str
+    files: list[str]
+    labels: list[str]
+    digest: str
+    skipped: list[dict]
+
+
+def load_test_set(test_dir) -> TestSet:
+    """Check ``test_dir`` (Oxford-named photos, or a subfolder per class) and digest
+    every usable file's name and bytes. Unusable files are reported, not graded."""
+    from helpers.folders import check_folder
+
+    report = check_folder(test_dir, labels="breed")
+    if not report.files:
+        raise ValueError(f"{test_dir}: no usable test photos")
+    h = hashlib.sha256()
+    for rel in report.files:
+        h.update(f"{rel}\0{settings.file_hash(Path(report.root) / rel)}\n".encode())
+    return TestSet(report.root, report.paths(), report.labels, h.hexdigest(), report.bad)
+
+
+def decoded_photos(test: TestSet, size: int, workdir: Path) -> Path:
+    """The test photos at ``size`` as one ``.npy`` file (float32, 0..255), decoded
+    once for all submissions of that input size, one photo at a time into a
+    memory-mapped file (through the course's one image path)."""
+    from helpers.images import load_image
+
+    path = Path(workdir) / f"photos-{int(size)}.npy"
+    if not path.exists():
+        def write(tmp):
+            stack = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32,
+                                              shape=(len(test.files), size, size, 3))
+            for i, f in enumerate(test.files):
+                stack[i] = load_image(f, size)
+            stack.flush()
+            del stack
+        settings.atomic_write(path, write)
+    return path
+
+
+class DecodedPhotos:
+    """Decoded copies shared by the submissions of a class, each deleted when the
+    last submission that needs it is done (:meth:`release`)."""
+
+    def __init__(self, test: TestSet, workdir: Path, sizes):
+        self.test, self.workdir = test, Path(workdir)
+        self.users = {}
+        for size in sizes:
+            self.users[size] = self.users.get(size, 0) + 1
+        self.locks = {size: threading.Lock() for size in self.users}
+
+    def get(self, size: int) -> Path:
+        with self.locks.setdefault(size, threading.Lock()):
+            return decoded_photos(self.test, size, self.workdir)
+
+    def release(self, size: int) -> None:
+        with self.locks.setdefault(size, threading.Lock()):
+            self.users[size] = self.users.get(size, 1) - 1
+            if self.users[size] <= 0:
+                (self.workdir / f"photos-{int(size)}.npy").unlink(missing_ok=True)
+
+
+def new_seed() -> int:
+    """A fresh order seed for a gradebook (the instructor may pass their own)."""
+    return int(np.random.SeedSequence().entropy % (2 ** 63))
+
+
+def order_and_batches(n: int, seed: int, student: str) -> tuple[np.ndarray, list[int]]:
+    """The order in which one student's model sees the ``n`` photos (a permutation)
+    and the sizes of its batches, drawn from the gradebook's ``seed`` and the
+    student's name: reproducible by the instructor, unknown to the student."""
+    salt = int.from_bytes(hashlib.sha256(student.encode("utf-8", "replace")).digest()[:8], "big")
+    rng = np.random.default_rng([int(seed), salt])
+    order = rng.permutation(n)
+    batches, left = [], n
+    while left > 0:
+        batches.append(int(min(left, rng.integers(MIN_BATCH, MAX_BATCH + 1))))
+        left -= batches[-1]
+    return order, batches
+
+
+def unshuffle(outputs: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """Outputs in the photos' own order, from outputs in ``order``."""
+    restored = np.empty_like(outputs)
+    restored[order] = outputs
+    return restored
