@@ -204,3 +204,26 @@ def test_slides_open_offline_and_advance(browser, tmp_path):
     assert overflowing == 0, f"{overflowing} code blocks run off the slide's edge"
     assert all(u.startswith(("file:", "data:")) for u in requests), \
         [u for u in requests if not u.startswith(("file:", "data:"))]
+
+
+LESSON_DECKS = sorted((REPO / "notebooks").glob("0*.ipynb")) + [REPO / "lab" / "solution.ipynb"]
+
+
+@pytest.mark.parametrize("notebook", LESSON_DECKS, ids=lambda p: p.stem[:2])
+def test_every_lesson_cell_fits_its_slide(browser, tmp_path, notebook):
+    """The code each notebook writes out (issue #25) is readable on a slide: no code
+    block runs off the right edge of a 1280 x 800 deck."""
+    from helpers.cli.slides import write_slides
+
+    deck = write_slides([notebook], tmp_path)[0]
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    try:
+        page.goto(deck.as_uri())
+        page.wait_for_function("() => window.Reveal && Reveal.isReady()", timeout=30_000)
+        wide = page.evaluate(
+            "() => [...document.querySelectorAll('.reveal pre')]"
+            ".filter(p => p.scrollWidth > p.clientWidth + 1)"
+            ".map(p => p.innerText.split('\\n')[0].slice(0, 80))")
+    finally:
+        page.close()
+    assert wide == [], f"{len(wide)} code blocks run off the slide's edge: {wide}"

@@ -1,4 +1,5 @@
 import json
+import os
 
 import nbformat
 from nbformat.v4 import new_code_cell, new_notebook
@@ -97,3 +98,32 @@ def test_nbval_fails_a_notebook_cell_that_shows_a_warning(tmp_path):
                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert "1 failed, 1 passed" in out.stdout, out.stdout[-2000:]
     assert "shows a student a warning" in out.stdout
+
+
+def test_course_runs_notebook_05_without_one_domain_and_says_so(data_root, tmp_path):
+    """A copy of the course data (links, never copies) without the X-rays: notebook 05
+    runs the other three domains, the summary says ok and names what was left out
+    and how to get it, in plain text."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    partial = tmp_path / "data"
+    partial.mkdir()
+    for entry in data_root.iterdir():
+        if entry.name != "chest_xray":
+            (partial / entry.name).symlink_to(entry.resolve())
+    out = subprocess.run(
+        [sys.executable, "-m", "helpers", "course", "--out", str(tmp_path / "out"),
+         str(repo / "notebooks" / "05_very_different_images.ipynb")],
+        cwd=repo, capture_output=True, text=True, timeout=1500,
+        env={**os.environ, "TL_DATA_DIR": str(partial), "TL_PROFILE": "quick"})
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
+    line = [ln for ln in out.stdout.splitlines() if "05_very_different_images.ipynb" in ln][-1]
+    assert "ok, without chest_xray" in line and "TL_DATA_DIR" in line, line
+    assert "\x1b" not in out.stdout
+    assert "Point TL_DATA_DIR at the course's data folder" in out.stdout
+    nb = nbformat.read(tmp_path / "out" / "05_very_different_images.ipynb", as_version=4)
+    printed = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
+    assert "cifar10        from scratch" in printed and "chest_xray     from scratch" not in printed

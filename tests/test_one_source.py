@@ -81,7 +81,8 @@ CELLS = list(saved_cells())
                          ids=[f"{p.stem}-{i}" for p, i, _, _ in CELLS])
 def test_saved_cell_is_helpers_word_for_word(path, index, module, source):
     problems = check_cell(path, index, module, source)
-    assert not problems, "\n\n".join(problems)
+    if problems:
+        pytest.fail("\n\n".join(problems), pytrace=False)
 
 
 def test_every_notebook_shows_its_lesson_code():

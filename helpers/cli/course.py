@@ -121,8 +121,27 @@ def noise(nb) -> list[str]:
     return found
 
 
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")   # terminal colour codes in tracebacks
+
+
+LEFT_OUT = "left out (missing data): "
+
+
+def left_out_parts(nb) -> list[str]:
+    """What a notebook that ran says it left out: lines starting with
+    :data:`LEFT_OUT` in its outputs (notebook 05 prints one per missing domain)."""
+    found = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            text = out.get("text", "") if out.get("output_type") == "stream" else ""
+            for line in (text if isinstance(text, str) else "".join(text)).splitlines():
+                if line.startswith(LEFT_OUT):
+                    found.append(line[len(LEFT_OUT):].strip()[:300])
+    return found
+
+
 def _summary(error) -> str:
-    text = str(error)
+    text = ANSI.sub("", str(error))
     for name in MISSING_DATA_ERRORS:
         if name in text:
             lines = [ln for ln in text.splitlines() if name in ln]
@@ -155,6 +174,9 @@ def run_course(out="output", notebooks=None, profile=None) -> int:
         todo = sum(1 for c in nb.cells if SKIP_TAG in c.metadata.get("tags", []))
         if todo and error is None:
             status = f"ok ({todo} TODO cells left for students)"
+        left_out = left_out_parts(nb) if error is None else []
+        if left_out:
+            status = "ok, without " + "; ".join(left_out)
         shown = noise(nb) if error is None else []
         if shown:
             status = f"noisy: {len(shown)} warnings or tracebacks in the outputs"
@@ -165,11 +187,16 @@ def run_course(out="output", notebooks=None, profile=None) -> int:
     print("\nsummary:")
     for path, status, seconds in results:
         print(f"  {path.name:40} {status} ({seconds:.0f} s)")
-    missing = [r for r in results if r[1].startswith("missing data")]
+    missing = [r for r in results if r[1].startswith("missing data") or "without" in r[1]]
     if missing:
-        print("\nSome notebooks need data that is not here. Pre-stage it "
-              "(`python -m helpers data fetch NAME` online, then set TL_DATA_DIR), or run "
-              "the quick profile on the bundled photos: TL_PROFILE=quick make course")
+        ran = profile or os.environ.get("TL_PROFILE") or "quick"
+        advice = ("\nSome notebooks need data that is not here. Point TL_DATA_DIR at the "
+                  "course's data folder (one <name>/ folder per dataset; `make course` uses "
+                  "../shared/data when it exists), or fetch it once online: "
+                  "`python -m helpers data fetch NAME`.")
+        if ran == "full":
+            advice += " The quick profile needs only the course's data: TL_PROFILE=quick make course"
+        print(advice)
     return 0 if all(r[1].startswith("ok") for r in results) else 1
 
 

@@ -1,0 +1,53 @@
+"""The BatchNorm-statistics term of issue #26 (DeepInversion's R_bn)."""
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from helpers import bnprior
+
+
+def _small_net():
+    keras.utils.set_random_seed(0)
+    return keras.Sequential([
+        keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 3, padding="same"),
+        keras.layers.BatchNormalization(), keras.layers.ReLU(),
+        keras.layers.Conv2D(4, 3, padding="same"), keras.layers.BatchNormalization(),
+        keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(3, activation="softmax")])
+
+
+def test_zero_when_the_batch_matches_the_running_statistics_larger_when_not():
+    net = _small_net()
+    stats, bns = bnprior.statistics_model(net)
+    batch = np.random.default_rng(1).uniform(0, 255, (6, 8, 8, 3)).astype("float32")
+    for _ in range(2):   # set each layer's running statistics to this batch's, layer by layer
+        acts = stats(batch, training=False)[:-1]
+        for x, bn in zip(acts, bns):
+            mean = tf.reduce_mean(x, [0, 1, 2])
+            bn.moving_mean.assign(mean)
+            bn.moving_variance.assign(tf.reduce_mean(tf.square(x - mean), [0, 1, 2]))
+    matched = float(bnprior.bn_prior(stats(batch, training=False)[:-1], bns))
+    other = float(bnprior.bn_prior(stats(batch * 0.5 + 40, training=False)[:-1], bns))
+    assert matched < 1e-3 < other
+
+
+def test_a_short_seeded_run_lowers_it():
+    net = _small_net()
+    stats, bns = bnprior.statistics_model(net)
+    image = tf.Variable(np.random.default_rng(2).uniform(0, 255, (2, 8, 8, 3)).astype("float32"))
+    optimizer = keras.optimizers.Adam(2.0)
+    values = []
+    for _ in range(30):
+        with tf.GradientTape() as tape:
+            loss = bnprior.bn_prior(stats(image, training=False)[:-1], bns)
+        optimizer.apply_gradients([(tape.gradient(loss, image), image)])
+        values.append(float(loss))
+    assert values[-1] < 0.5 * values[0]
+
+
+def test_a_network_without_batchnorm_is_named():
+    import pytest
+
+    net = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)], name="plain")
+    with pytest.raises(ValueError, match="plain has no BatchNormalization"):
+        bnprior.statistics_model(net)
