@@ -55,6 +55,16 @@ def test_real_domains_read_with_their_official_counts(data_root):
     assert fashion.x.shape == (10000, 28, 28, 1) and fashion.class_names[9] == "Ankle boot"
 
 
+def test_fashion_training_images_come_from_the_staged_data_first(data_root, monkeypatch):
+    """`make course` on a fresh clone: the 60,000 training images from TL_DATA_DIR, not
+    from Debian's package (which the machine may lack) or a download."""
+    monkeypatch.setattr(arrays, "DEBIAN_FASHION", data_root / "no-such-folder")
+    monkeypatch.setattr(arrays.sources, "online", lambda: False)
+    fashion = arrays.load("fashion_mnist", "train")
+    assert fashion.x.shape == (60000, 28, 28, 1) and np.bincount(fashion.y).tolist() == [6000] * 10
+    assert fashion.source == str(data_root / "fashion_mnist" / "idx")
+
+
 def test_sums_name_changed_missing_and_extra_files(data_root, tmp_path):
     root = tmp_path / "mnist"
     shutil.copytree(data_root / "mnist", root)
