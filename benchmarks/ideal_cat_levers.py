@@ -36,6 +36,7 @@ RECIPES = {
     "jitter": {},                                            # crops of 72-100%, shifts, flips
     "crops": dict(crop_min=0.3, shift=8),
     "crops_colour": dict(crop_min=0.3, shift=8, colour=0.2),
+    "crops_colour_strong": dict(crop_min=0.1, shift=16, colour=0.3),
     "jitter_bn": dict(bn=0.01),
     "jitter_bn_batch4": dict(bn=0.01, batch=4),
     "crops_colour_bn": dict(crop_min=0.3, shift=8, colour=0.2, bn=0.01),
