@@ -28,16 +28,9 @@ from __future__ import annotations
 import concurrent.futures
 import csv
 import hashlib
-import json
 import os
 import re
-import select
-import shutil
-import signal
-import subprocess
-import sys
 import tempfile
-import threading
 import time
 import unicodedata
 from pathlib import Path
@@ -45,17 +38,13 @@ from pathlib import Path
 import numpy as np
 
 from helpers import settings
+from helpers.gradeworker import Pool
 from helpers.submission import RefusedSubmission, inspect
 from helpers.testphotos import (DecodedPhotos, TestSet, decoded_photos, load_test_set,  # noqa: F401
                                 new_seed, order_and_batches, unshuffle)
 
 MIN_TOP1 = 0.80      # the lab's pass line (lab/README.md)
 MIN_TOP3 = 0.90
-# TensorFlow maps about 2 GB of address space before it allocates anything. A
-# child's address space is capped at twice the memory limit plus this: a safety
-# net against one allocation too large for the machine; the memory limit itself
-# is the resident memory, watched from outside.
-ADDRESS_SPACE_OVERHEAD_MB = 2500
 COLUMNS = ["student", "score", "passed", "status", "reason", "top1", "top1_low", "top1_high",
            "top3", "top3_low", "top3_high", "images", "seconds", "submission",
            "submission_sha256", "test_digest", "order_seed"]
@@ -80,119 +69,6 @@ def find_submissions(folder) -> list[tuple[str, Path | None, str]]:
         elif entry.suffix == ".keras":
             found.append((entry.stem, entry, ""))
     return found
-
-
-def _resident(pid: int) -> int:
-    """A process's resident memory in bytes (0 once it is gone)."""
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0
-
-
-class WorkerServer:
-    """One :mod:`helpers.gradeworker` server: TensorFlow imported once, a fresh forked
-    process per submission. :meth:`run` enforces the limits from outside."""
-
-    def __init__(self):
-        env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "MALLOC_ARENA_MAX": "2"}
-        self.proc = subprocess.Popen([sys.executable, "-m", "helpers.gradeworker"],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.DEVNULL, env=env, text=True, bufsize=1)
-        self._line(120.0)                              # {"ready": true}
-
-    def _line(self, timeout) -> dict:
-        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
-        line = self.proc.stdout.readline() if ready else ""
-        if not line:
-            raise RuntimeError("the grading worker stopped answering")
-        return json.loads(line)
-
-    def run(self, model: Path, photos: Path, out: Path, timeout: float, memory_mb: int,
-            order=None, batches=None):
-        """Grade one submission; returns ``(status, message)``. The child's temporary
-        files go to a private folder beside ``out``, deleted here whatever happens."""
-        tmp = tempfile.mkdtemp(dir=Path(out).parent, prefix="child-")
-        try:
-            return self._run(model, photos, out, timeout, memory_mb, order, batches, tmp)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-
-    def _run(self, model, photos, out, timeout, memory_mb, order, batches, tmp):
-        job = {"model": str(model), "photos": str(photos), "out": str(out), "tmp": tmp,
-               "address_space_mb": 2 * memory_mb + ADDRESS_SPACE_OVERHEAD_MB,
-               "order": None if order is None else [int(i) for i in order],
-               "batches": batches}
-        self.proc.stdin.write(json.dumps(job) + "\n")
-        self.proc.stdin.flush()
-        pid = self._line(60.0)["pid"]
-        start, verdict = time.monotonic(), None
-        while True:
-            ready, _, _ = select.select([self.proc.stdout], [], [], 0.05)
-            if ready:
-                break
-            if verdict is None and _resident(pid) > memory_mb * 1e6:
-                verdict = ("out of memory", f"the model needed more than {memory_mb} MB of "
-                           "memory; use a smaller backbone")
-            elif verdict is None and time.monotonic() - start > timeout:
-                verdict = ("timeout", f"grading took longer than {timeout:.0f} s; use a "
-                           "smaller backbone or input size")
-            if verdict is not None:
-                try:
-                    os.killpg(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-        done = self._line(10.0)
-        if verdict is not None:
-            return verdict
-        result = done.get("result", {})
-        if done.get("exit") == 0 and "shape" in result:
-            return "ok", ""
-        if result.get("oom"):
-            return "out of memory", (f"the model needed more than {memory_mb} MB of memory "
-                                     f"({result.get('error', '')[:200]}); use a smaller backbone")
-        if done.get("exit", 0) < 0:
-            return "failed", (f"the grading process crashed (signal {-done['exit']}); a model "
-                              f"that asks for far more than {memory_mb} MB at once ends this "
-                              "way: use a smaller backbone")
-        return "failed", result.get("error", f"the grading process ended with code "
-                                             f"{done.get('exit')}")
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.stdin.close()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-
-
-class _Pool:
-    """One :class:`WorkerServer` per grading thread, restarted if it breaks."""
-
-    def __init__(self):
-        self.local, self.all, self.lock = threading.local(), [], threading.Lock()
-
-    def run(self, *args):
-        server = getattr(self.local, "server", None)
-        if server is None or server.proc.poll() is not None:
-            server = self.local.server = WorkerServer()
-            with self.lock:
-                self.all.append(server)
-        try:
-            return server.run(*args)
-        except (RuntimeError, OSError, ValueError) as e:
-            server.close()
-            self.local.server = None
-            return "failed", f"the grader's worker broke ({e}); grade this submission again"
-
-    def close(self):
-        for server in self.all:
-            server.close()
 
 
 def score(outputs, class_names, test: TestSet) -> dict:
@@ -246,11 +122,13 @@ def spreadsheet_safe(value):
 
 
 def grade_one(student, model, test: TestSet, workdir: Path, timeout=120.0,
-              memory_mb=3000, keep_outputs=False, pool=None, seed=None, photos=None) -> dict:
+              memory_mb=3000, keep_outputs=False, pool=None, seed=None, photos=None,
+              info=None) -> dict:
     """One row of the gradebook (see :data:`COLUMNS`), whatever the submission does.
     ``keep_outputs`` adds the model's outputs and the true labels (single grading).
     ``seed`` draws the order of the photos (default: a fresh one); ``photos``, a
-    :class:`helpers.testphotos.DecodedPhotos` shared by a class."""
+    :class:`helpers.testphotos.DecodedPhotos` shared by a class; ``info``, the
+    submission's :class:`helpers.submission.Inspection` when the caller has it."""
     start = time.perf_counter()
     seed = new_seed() if seed is None else int(seed)
     row = {"student": clean(student), "student_key": student, "score": 0.0, "passed": False,
@@ -265,7 +143,7 @@ def grade_one(student, model, test: TestSet, workdir: Path, timeout=120.0,
     if model is None:
         return done("refused", "no .keras file")
     try:
-        info = inspect(model)
+        info = info or inspect(model)
     except RefusedSubmission as e:
         return done("refused", str(e))
     size = info.input_size or 224
@@ -290,7 +168,7 @@ def _run_and_score(row, done, model, info, size, test, workdir, timeout, memory_
     os.close(handle)
     out = Path(out)
     own_pool = pool is None
-    pool = pool or _Pool()
+    pool = pool or Pool()
     try:
         status, reason = pool.run(model, path, out, timeout, memory_mb, order, batches)
     finally:
@@ -349,10 +227,10 @@ def feedback_text(row: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _input_size(model) -> int | None:
+def _inspection(model):
     try:
-        return inspect(model).input_size or 224
-    except Exception:          # refused (or worse): graded as such, no photos needed
+        return inspect(model)
+    except Exception:          # refused (or worse): grade_one says why; no photos needed
         return None
 
 
@@ -369,9 +247,9 @@ def grade_class(submissions, test_dir, out_csv, feedback_dir=None, workers=2, ti
     entries = find_submissions(submissions)
     with tempfile.TemporaryDirectory(prefix="tl-grade-") as tmp:
         workdir = Path(tmp)
-        sizes = {e[1]: _input_size(e[1]) for e in entries if e[1] is not None}
-        photos = DecodedPhotos(test, workdir, [s for s in sizes.values() if s is not None])
-        rows, servers = [], _Pool()
+        infos = {e[1]: _inspection(e[1]) for e in entries if e[1] is not None}
+        photos = DecodedPhotos(test, workdir, [i.input_size or 224 for i in infos.values() if i])
+        rows, servers = [], Pool()
         with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
             futures = []
             for student, model, problem in entries:
@@ -381,7 +259,8 @@ def grade_class(submissions, test_dir, out_csv, feedback_dir=None, workers=2, ti
                 else:
                     futures.append(pool.submit(grade_one, student, model, test, workdir,
                                                timeout, memory_mb, pool=servers, seed=seed,
-                                               photos=photos if sizes[model] else None))
+                                               photos=photos if infos[model] else None,
+                                               info=infos[model]))
             iterator = concurrent.futures.as_completed(futures)
             if progress:
                 from tqdm.auto import tqdm

@@ -1,4 +1,5 @@
-"""Where a submission runs: ``python -m helpers.gradeworker --serve``.
+"""Where a submission runs: ``python -m helpers.gradeworker --serve``, and the
+grader's side of that pipe (:class:`WorkerServer`, :class:`Pool`).
 
 Started by :mod:`helpers.gradebook`, one server per parallel worker. A server
 imports TensorFlow and Keras once, runs no model itself, and for every job it
@@ -25,9 +26,22 @@ from __future__ import annotations
 
 import json
 import os
+import select
+import shutil
+import signal
+import subprocess
 import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
 
 BATCH = 16
+# TensorFlow maps about 2 GB of address space before it allocates anything. A
+# child's address space is capped at twice the memory limit plus this: a safety
+# net against one allocation too large for the machine; the memory limit itself
+# is the resident memory, watched from outside.
+ADDRESS_SPACE_OVERHEAD_MB = 2500
 
 
 def _out_of_memory(e: BaseException) -> bool:
@@ -138,6 +152,121 @@ def serve() -> int:
         exit_code = os.waitstatus_to_exitcode(status)
         print(json.dumps({"pid": pid, "exit": exit_code, "result": result}), flush=True)
     return 0
+
+
+# ------------------------------------------------- the grader's side of the pipe
+
+def _resident(pid: int) -> int:
+    """A process's resident memory in bytes (0 once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+class WorkerServer:
+    """One :mod:`helpers.gradeworker` server: TensorFlow imported once, a fresh forked
+    process per submission. :meth:`run` enforces the limits from outside."""
+
+    def __init__(self):
+        env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "MALLOC_ARENA_MAX": "2"}
+        self.proc = subprocess.Popen([sys.executable, "-m", "helpers.gradeworker"],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, env=env, text=True, bufsize=1)
+        self._line(120.0)                              # {"ready": true}
+
+    def _line(self, timeout) -> dict:
+        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        line = self.proc.stdout.readline() if ready else ""
+        if not line:
+            raise RuntimeError("the grading worker stopped answering")
+        return json.loads(line)
+
+    def run(self, model: Path, photos: Path, out: Path, timeout: float, memory_mb: int,
+            order=None, batches=None):
+        """Grade one submission; returns ``(status, message)``. The child's temporary
+        files go to a private folder beside ``out``, deleted here whatever happens."""
+        tmp = tempfile.mkdtemp(dir=Path(out).parent, prefix="child-")
+        try:
+            return self._run(model, photos, out, timeout, memory_mb, order, batches, tmp)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def _run(self, model, photos, out, timeout, memory_mb, order, batches, tmp):
+        job = {"model": str(model), "photos": str(photos), "out": str(out), "tmp": tmp,
+               "address_space_mb": 2 * memory_mb + ADDRESS_SPACE_OVERHEAD_MB,
+               "order": None if order is None else [int(i) for i in order],
+               "batches": batches}
+        self.proc.stdin.write(json.dumps(job) + "\n")
+        self.proc.stdin.flush()
+        pid = self._line(60.0)["pid"]
+        start, verdict = time.monotonic(), None
+        while True:
+            ready, _, _ = select.select([self.proc.stdout], [], [], 0.05)
+            if ready:
+                break
+            if verdict is None and _resident(pid) > memory_mb * 1e6:
+                verdict = ("out of memory", f"the model needed more than {memory_mb} MB of "
+                           "memory; use a smaller backbone")
+            elif verdict is None and time.monotonic() - start > timeout:
+                verdict = ("timeout", f"grading took longer than {timeout:.0f} s; use a "
+                           "smaller backbone or input size")
+            if verdict is not None:
+                try:
+                    os.killpg(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        done = self._line(10.0)
+        if verdict is not None:
+            return verdict
+        result = done.get("result", {})
+        if done.get("exit") == 0 and "shape" in result:
+            return "ok", ""
+        if result.get("oom"):
+            return "out of memory", (f"the model needed more than {memory_mb} MB of memory "
+                                     f"({result.get('error', '')[:200]}); use a smaller backbone")
+        if done.get("exit", 0) < 0:
+            return "failed", (f"the grading process crashed (signal {-done['exit']}); a model "
+                              f"that asks for far more than {memory_mb} MB at once ends this "
+                              "way: use a smaller backbone")
+        return "failed", result.get("error", f"the grading process ended with code "
+                                             f"{done.get('exit')}")
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.stdin.close()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+class Pool:
+    """One :class:`WorkerServer` per grading thread, restarted if it breaks."""
+
+    def __init__(self):
+        self.local, self.all, self.lock = threading.local(), [], threading.Lock()
+
+    def run(self, *args):
+        server = getattr(self.local, "server", None)
+        if server is None or server.proc.poll() is not None:
+            server = self.local.server = WorkerServer()
+            with self.lock:
+                self.all.append(server)
+        try:
+            return server.run(*args)
+        except (RuntimeError, OSError, ValueError) as e:
+            server.close()
+            self.local.server = None
+            return "failed", f"the grader's worker broke ({e}); grade this submission again"
+
+    def close(self):
+        for server in self.all:
+            server.close()
 
 
 if __name__ == "__main__":

@@ -187,7 +187,7 @@ def run_course(out="output", notebooks=None, profile=None) -> int:
     print("\nsummary:")
     for path, status, seconds in results:
         print(f"  {path.name:40} {status} ({seconds:.0f} s)")
-    missing = [r for r in results if r[1].startswith("missing data") or "without" in r[1]]
+    missing = [r for r in results if r[1].startswith(("missing data", "ok, without"))]
     if missing:
         ran = profile or os.environ.get("TL_PROFILE") or "quick"
         advice = ("\nSome notebooks need data that is not here. Point TL_DATA_DIR at the "
