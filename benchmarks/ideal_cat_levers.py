@@ -1,20 +1,26 @@
 """Which levers make Lite0's "ideal cat" a cat to networks that did not draw it (issue #26).
 
-For each recipe and seed it draws a tabby from seeded noise and prints: Lite0's
-robust p(tabby) on views the optimiser never saw, Lite1's summed probability of
-the five ImageNet cat classes on such views, seconds per image; then each
-recipe's mean over seeds with a 95% t-interval. Recipes are chosen on Lite1;
-Lite2 is the held-out judge: ``--report-lite2`` adds it, to be used once, for
-the chosen recipe only (as a test set is read once).
+For each recipe and seed it draws a cat from a seeded start and prints: Lite0's
+robust p on views the optimiser never saw (of tabby, or of the five cat classes
+when the recipe aims at them), Lite1's summed probability of the five ImageNet cat
+classes on such views, seconds per image; then each recipe's mean over seeds with
+a 95% t-interval. Recipes are chosen on Lite1; Lite2 is the held-out judge:
+``--report-lite2`` adds it, to be used once, for the chosen recipe only (as a test
+set is read once), on seeds that took no part in choosing.
 
-Levers: random resized crops (``crop_min``: the smallest share of the image a
-crop keeps), colour gains (``colour``), shifts (``shift`` px), total variation
-(``tv``), the BatchNorm-statistics prior (``bn``, :mod:`helpers.bnprior`), a batch
-of images drawn together (``batch``: the prior's statistics are the batch's),
-drawing for Lite0 + Lite1 (``pair``: then Lite1 is no longer an outside judge).
+Levers: the parametrisation (``param``: pixels; ``fourier``, the spectrum and
+colours of photos as :mod:`helpers.natural` draws; ``pyramid``, a sum of upsampled
+7-224 px layers), random resized crops (``crop_min``: the smallest share of the
+image a crop keeps), colour gains (``colour``), shifts (``shift`` px), total
+variation (``tv``), the BatchNorm-statistics prior (``bn``, :mod:`helpers.bnprior`),
+a batch of images drawn together (``batch``: the prior's statistics are the
+batch's), random views per step (``views``), the spectrum's decay (``decay``),
+aiming at any cat class (``group``), drawing for Lite0 + Lite1 (``pair``: then
+Lite1 is no longer an outside judge). ``natural`` and ``natural_pair`` run the
+chosen recipe through the course's own code (notebook 03's section 5).
 
-Usage: python benchmarks/ideal_cat_levers.py [--recipes crop,crop_bn] [--seeds 1 2 3 4 5]
-       [--steps 300] [--report-lite2]
+Usage: python benchmarks/ideal_cat_levers.py [--recipes natural,natural_pair]
+       [--seeds 11 12 13 14 15] [--steps 300] [--report-lite2] [--save DIR]
 """
 
 import argparse
@@ -28,10 +34,13 @@ import keras
 import tensorflow as tf
 from scipy import stats as scipy_stats
 
-from helpers import backbones, bnprior, optimize
+from helpers import backbones, bnprior, natural, optimize
 from helpers.labels import CAT_CLASSES, find_class
 
-BASE = dict(batch=1, lr=2.0, tv=0.1, crop_min=0.72, colour=0.0, shift=16, bn=0.0, pair=False)
+BASE = dict(batch=1, views=1, group=False, decay=1.0, lr=2.0, tv=0.1, crop_min=0.72, colour=0.0, shift=16, bn=0.0, pair=False,
+            param="pixels")
+FOURIER = dict(param="fourier", lr=0.05, tv=0.0)
+PYRAMID = dict(param="pyramid", lr=0.05, tv=0.0)
 RECIPES = {
     "jitter": {},                                            # crops of 72-100%, shifts, flips
     "crops": dict(crop_min=0.3, shift=8),
@@ -41,61 +50,123 @@ RECIPES = {
     "jitter_bn_batch4": dict(bn=0.01, batch=4),
     "crops_colour_bn": dict(crop_min=0.3, shift=8, colour=0.2, bn=0.01),
     "pair_crops_colour": dict(crop_min=0.3, shift=8, colour=0.2, pair=True),
+    # Lucid's parametrisation: decorrelated colour, a 1/f-scaled spectrum, a sigmoid
+    "fourier": dict(FOURIER),
+    "fourier_crops_colour": dict(FOURIER, crop_min=0.3, shift=8, colour=0.2),
+    "fourier_crops_colour_bn": dict(FOURIER, crop_min=0.3, shift=8, colour=0.2, bn=0.01),
+    "fourier_strong": dict(FOURIER, crop_min=0.1, shift=16, colour=0.3),
+    "fourier_crops_colour_batch4": dict(FOURIER, crop_min=0.3, shift=8, colour=0.2, batch=4),
+    "fourier_crops_colour_bn001": dict(FOURIER, crop_min=0.3, shift=8, colour=0.2, bn=0.001),
+    "fourier_crops_colour_batch4_bn001": dict(FOURIER, crop_min=0.3, shift=8, colour=0.2,
+                                              batch=4, bn=0.001),
+    "fourier_crops_colour_lr01": dict(FOURIER, crop_min=0.3, shift=8, colour=0.2, lr=0.1),
+    "fourier_crops_colour_views4": dict(FOURIER, crop_min=0.3, shift=8, colour=0.2, views=4),
+    "fourier_strong_views4": dict(FOURIER, crop_min=0.1, shift=16, colour=0.3, views=4),
+    "fourier_crops_colour_views8": dict(FOURIER, crop_min=0.3, shift=8, colour=0.2, views=8),
+    "fourier_views4_crop05": dict(FOURIER, crop_min=0.5, shift=8, colour=0.2, views=4),
+    "fourier_cc_group": dict(FOURIER, crop_min=0.3, shift=8, colour=0.2, group=True),
+    "fourier_cc_decay15": dict(FOURIER, crop_min=0.3, shift=8, colour=0.2, decay=1.5),
+    "fourier_strong_group": dict(FOURIER, crop_min=0.1, shift=16, colour=0.3, group=True),
+    "fourier_cc_group_views4": dict(FOURIER, crop_min=0.3, shift=8, colour=0.2, group=True,
+                                    views=4),
+    "pair_fourier_cc_group": dict(FOURIER, crop_min=0.3, shift=8, colour=0.2, group=True,
+                                  pair=True),
+    "pair_fourier_strong_group": dict(FOURIER, crop_min=0.1, shift=16, colour=0.3, group=True,
+                                      pair=True),
+    # the chosen recipe as the course draws it (helpers.natural, notebook 03's cells):
+    # fourier_strong_group; drawn by Lite0 alone, or by Lite0 + Lite1 (backbones.ensemble)
+    "natural": dict(helpers=True),
+    "natural_pair": dict(helpers=True, pair=True),
+    "pair_fourier_cc": dict(FOURIER, crop_min=0.3, shift=8, colour=0.2, pair=True),
+    # a Laplacian pyramid: the image as a sum of upsampled 7..224 px layers
+    "pyramid_crops_colour": dict(PYRAMID, crop_min=0.3, shift=8, colour=0.2),
 }
 
+# Lucid's square root of ImageNet's colour correlation (its principal axes)
+COLOUR_SQRT = np.array([[0.26, 0.09, 0.02], [0.27, 0.00, -0.05], [0.27, -0.09, 0.03]], "float32")
+COLOUR_SQRT /= np.max(np.linalg.norm(COLOUR_SQRT, axis=0))
 
-def augment(images, seed, crop_min, colour, shift):
-    """A random resized crop, shift, flip and colour gain per image (differentiable)."""
-    n, size = tf.shape(images)[0], images.shape[1]
-    side = tf.sqrt(tf.random.stateless_uniform([n], seed, crop_min, 1.0))
-    y0 = tf.random.stateless_uniform([n], seed + 1) * (1 - side)
-    x0 = tf.random.stateless_uniform([n], seed + 2) * (1 - side)
-    boxes = tf.stack([y0, x0, y0 + side, x0 + side], axis=1)
-    out = tf.image.crop_and_resize(images, boxes, tf.range(n), [size, size])
-    if shift:
-        dy = tf.random.stateless_uniform([], seed + 5, -shift, shift + 1, tf.int32)
-        dx = tf.random.stateless_uniform([], seed + 6, -shift, shift + 1, tf.int32)
-        out = tf.roll(out, [dy, dx], [1, 2])
-    flip = tf.random.stateless_uniform([n, 1, 1, 1], seed + 3) < 0.5
-    out = tf.where(flip, tf.reverse(out, [2]), out)
-    if colour:
-        gain = tf.random.stateless_uniform([n, 1, 1, 3], seed + 4, 1 - colour, 1 + colour)
-        out = (out - 127.5) * gain + 127.5
-    return out
+
+def parametrisation(kind, batch, seed, size=224, decay=1.0):
+    """``(variable, to_pixels)``: what the optimiser changes and how it becomes 0..255 RGB."""
+    rng = np.random.default_rng(seed)
+    if kind == "pixels":
+        start = np.clip(127.5 + rng.normal(0, 20, (batch, size, size, 3)), 0, 255)
+        return tf.Variable(start.astype("float32")), lambda v: v
+
+    def to_rgb(t):                      # decorrelated colour, then a sigmoid onto 0..255
+        return 255.0 * tf.sigmoid(tf.tensordot(t, COLOUR_SQRT.T, 1))
+
+    if kind == "fourier":
+        fy = np.fft.fftfreq(size)[:, None]
+        fx = np.fft.rfftfreq(size)[None, :]
+        scale = (1.0 / np.maximum(np.sqrt(fx ** 2 + fy ** 2), 1.0 / size)) ** decay * size
+        scale = tf.constant(scale.astype("complex64"))
+        spectrum = tf.Variable(rng.normal(0, 0.01, (2, batch, 3, size, size // 2 + 1))
+                               .astype("float32"))
+
+        def to_pixels(v):
+            t = tf.signal.irfft2d(tf.complex(v[0], v[1]) * scale, [size, size]) / 4.0
+            return to_rgb(tf.transpose(t, (0, 2, 3, 1)))
+        return spectrum, to_pixels
+    if kind == "pyramid":
+        sides = [size // 2 ** k for k in range(6)]          # 224, 112, 56, 28, 14, 7
+        total = sum(s * s for s in sides)
+        levels = tf.Variable(rng.normal(0, 0.01, (batch, total, 3)).astype("float32"))
+
+        def to_pixels(v):
+            t, at = 0.0, 0
+            for s in sides:
+                layer = tf.reshape(v[:, at:at + s * s], (batch, s, s, 3))
+                t += tf.image.resize(layer, (size, size), "bilinear")
+                at += s * s
+            return to_rgb(t)
+        return levels, to_pixels
+    raise ValueError(kind)
 
 
 def draw(recipe, seed, steps, networks, target):
+    if recipe.get("helpers"):
+        model = (backbones.ensemble(["efficientnet_lite0", "efficientnet_lite1"])
+                 if recipe["pair"] else networks["efficientnet_lite0"])
+        result = natural.draw_natural(model, list(CAT_CLASSES), steps=steps, seed=seed)
+        return [np.round(result.image)], result.seconds
     drawing = [networks["efficientnet_lite0"]] + (
         [networks["efficientnet_lite1"]] if recipe["pair"] else [])
     with_stats = [bnprior.statistics_model(m) for m in drawing]
-    rng = np.random.default_rng(seed)
-    start = np.clip(127.5 + rng.normal(0, 20, (recipe["batch"], 224, 224, 3)), 0, 255)
-    image = tf.Variable(start.astype("float32"))
+    variable, to_pixels = parametrisation(recipe["param"], recipe["batch"], seed,
+                                         decay=recipe["decay"])
     optimizer = keras.optimizers.Adam(
         keras.optimizers.schedules.CosineDecay(recipe["lr"], steps, alpha=0.1))
 
     @tf.function
     def step(i):
         with tf.GradientTape() as tape:
-            view = augment(image, tf.stack([seed, i]), recipe["crop_min"], recipe["colour"],
-                           recipe["shift"])
+            image = to_pixels(variable)
             loss = recipe["tv"] * tf.reduce_sum(tf.image.total_variation(image)) / (
                 224 * 224 * recipe["batch"])
+            # several random views of each image per step
+            view = natural.random_view(tf.repeat(image, recipe["views"], axis=0),
+                                       tf.stack([seed, i]), recipe["crop_min"],
+                                       recipe["colour"], recipe["shift"])
             for stats_model, bns in with_stats:
                 size = stats_model.input_shape[1]
                 x = view if size == 224 else tf.image.resize(view, (size, size))
                 outputs = stats_model(x, training=False)
-                loss += tf.reduce_mean(-tf.math.log(outputs[-1][:, target] + 1e-12))
+                wanted = list(CAT_CLASSES) if recipe["group"] else [target]
+                p = tf.reduce_sum(tf.gather(outputs[-1], wanted, axis=1), axis=1)
+                loss += tf.reduce_mean(-tf.math.log(p + 1e-12))
                 if recipe["bn"]:
                     loss += recipe["bn"] * bnprior.bn_prior(outputs[:-1], bns)
-        optimizer.apply_gradients([(tape.gradient(loss, image), image)])
-        image.assign(tf.clip_by_value(image, 0.0, 255.0))
+        optimizer.apply_gradients([(tape.gradient(loss, variable), variable)])
+        if recipe["param"] == "pixels":
+            variable.assign(tf.clip_by_value(variable, 0.0, 255.0))
 
     t0 = time.perf_counter()
     for i in range(steps):
         step(tf.constant(i))
     seconds = (time.perf_counter() - t0) / recipe["batch"]
-    return [np.round(x) for x in image.numpy()], seconds
+    return [np.round(x) for x in to_pixels(variable).numpy()], seconds
 
 
 def interval(values):
@@ -114,6 +185,7 @@ def main():
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--report-lite2", action="store_true",
                         help="the held-out judge: once, for the chosen recipe only")
+    parser.add_argument("--save", metavar="DIR", help="also write each image as a PNG there")
     args = parser.parse_args()
     names = ["efficientnet_lite0", "efficientnet_lite1"] + (
         ["efficientnet_lite2"] if args.report_lite2 else [])
@@ -124,10 +196,15 @@ def main():
         recipe = {**BASE, **RECIPES[name]}
         for seed in args.seeds:
             images, seconds = draw(recipe, seed, args.steps, networks, tabby)
-            for image in images:
+            for k, image in enumerate(images):
+                if args.save:
+                    keras.utils.save_img(f"{args.save}/{name}_seed{seed}_{k}.png", image,
+                                         scale=False)
                 row = {"recipe": name, "seed": seed, "seconds": round(seconds, 1),
-                       "lite0": optimize.robust_probability(networks["efficientnet_lite0"],
-                                                            image, tabby, seed=seed)}
+                       # what the drawing aimed at: tabby, or any cat class
+                       "lite0": optimize.robust_probability(
+                           networks["efficientnet_lite0"], image,
+                           list(CAT_CLASSES) if recipe["group"] or recipe.get("helpers") else tabby, seed=seed)}
                 for judge in names[1:]:
                     row[judge[-5:]] = optimize.robust_probability(
                         networks[judge], image, list(CAT_CLASSES), seed=seed)

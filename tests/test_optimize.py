@@ -86,12 +86,30 @@ def test_attack_command_on_a_dog(samples, tmp_path):
 
 def test_dream_command_short(tmp_path):
     out = tmp_path / "zebra.png"
-    res = run("dream", "zebra", "--out", str(out), "--steps", "40", "--json")
+    res = run("dream", "zebra", "--out", str(out), "--steps", "40", "--drawn-by", "lite0",
+              "--json")
     assert res.returncode == 0, res.stderr
     report = json.loads(res.stdout)
     assert report["class"] == {"index": 340, "label": "zebra"}
+    assert report["recipe"] == "spectrum" and report["drawn_by"] == ["efficientnet_lite0"]
+    assert report["aimed_at"] == ["zebra"]
     assert 0 <= report["robust_prob"] <= 1 and report["prob"] > 0.5
     assert out.exists()
+
+
+def test_dream_command_tabby_aims_at_any_cat_and_keeps_the_old_recipe(tmp_path):
+    res = run("dream", "tabby", "--out", str(tmp_path / "cat.png"), "--steps", "30", "--json")
+    assert res.returncode == 0, res.stderr
+    report = json.loads(res.stdout)
+    assert len(report["aimed_at"]) == 5 and report["aimed_at"][0] == "tabby"
+    assert report["drawn_by"] == ["efficientnet_lite0", "efficientnet_lite1"]   # the default
+    assert report["prob_aimed"] > 0.5 and report["prob_aimed"] >= report["prob"]
+    res = run("dream", "tabby", "--out", str(tmp_path / "old.png"), "--steps", "30",
+              "--recipe", "tv-jitter", "--json")
+    assert res.returncode == 0, res.stderr
+    report = json.loads(res.stdout)
+    assert report["recipe"] == "tv-jitter" and report["aimed_at"] == ["tabby"]
+    assert (tmp_path / "old.png").exists()
 
 
 def test_commands_reject_unknown_class_and_bad_image(tmp_path):
