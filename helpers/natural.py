@@ -46,7 +46,7 @@ def spectrum_image(spectrum):
     fy, fx = np.fft.fftfreq(size)[:, None], np.fft.rfftfreq(size)[None, :]
     scale = (size / np.maximum(np.hypot(fx, fy), 1 / size)).astype("float32")   # 1/f
     channels = tf.signal.irfft2d(tf.complex(spectrum[0] * scale, spectrum[1] * scale),
-                                 [size, size]) / 4
+                                 [size, size]) / 4    # Lucid's scale: a mild start
     colour_axes = tf.constant([[0.563, 0.584, 0.584],    # brightness
                                [0.195, 0.0, -0.195],     # red against blue
                                [0.043, -0.108, 0.065]])  # green against magenta
@@ -85,8 +85,8 @@ def spectrum_step(model, spectrum, target, seed):
 
 
 def draw_natural(model, target, steps=300, learning_rate=0.05, seed=0, size=224):
-    """Draw class ``target`` through :func:`spectrum_image` from a seeded small
-    random spectrum: Adam on the coefficients, the step size decayed along a
+    """Draw ``target`` (a class, or a list of classes) through :func:`spectrum_image`
+    from a seeded small random spectrum: Adam on the coefficients, the step size decayed along a
     cosine to a tenth. Notebook 03."""
     rng = np.random.default_rng(seed)
     start = rng.normal(0.0, 0.01, (2, 1, 3, size, size // 2 + 1)).astype("float32")
