@@ -37,10 +37,11 @@ from scipy import stats as scipy_stats
 from helpers import backbones, bnprior, natural, optimize
 from helpers.labels import CAT_CLASSES, find_class
 
-BASE = dict(batch=1, views=1, group=False, decay=1.0, lr=2.0, tv=0.1, crop_min=0.72, colour=0.0, shift=16, bn=0.0, pair=False,
-            param="pixels")
+BASE = dict(batch=1, views=1, group=False, decay=1.0, lr=2.0, tv=0.1, crop_min=0.72,
+            colour=0.0, shift=16, bn=0.0, pair=False, param="pixels")
 FOURIER = dict(param="fourier", lr=0.05, tv=0.0)
 PYRAMID = dict(param="pyramid", lr=0.05, tv=0.0)
+COLOUR_AXES = tf.constant([[0.563, 0.584, 0.584], [0.195, 0.0, -0.195], [0.043, -0.108, 0.065]])
 RECIPES = {
     "jitter": {},                                            # crops of 72-100%, shifts, flips
     "crops": dict(crop_min=0.3, shift=8),
@@ -55,36 +56,25 @@ RECIPES = {
     "fourier_crops_colour": dict(FOURIER, crop_min=0.3, shift=8, colour=0.2),
     "fourier_crops_colour_bn": dict(FOURIER, crop_min=0.3, shift=8, colour=0.2, bn=0.01),
     "fourier_strong": dict(FOURIER, crop_min=0.1, shift=16, colour=0.3),
-    "fourier_crops_colour_batch4": dict(FOURIER, crop_min=0.3, shift=8, colour=0.2, batch=4),
     "fourier_crops_colour_bn001": dict(FOURIER, crop_min=0.3, shift=8, colour=0.2, bn=0.001),
     "fourier_crops_colour_batch4_bn001": dict(FOURIER, crop_min=0.3, shift=8, colour=0.2,
                                               batch=4, bn=0.001),
     "fourier_crops_colour_lr01": dict(FOURIER, crop_min=0.3, shift=8, colour=0.2, lr=0.1),
     "fourier_crops_colour_views4": dict(FOURIER, crop_min=0.3, shift=8, colour=0.2, views=4),
     "fourier_strong_views4": dict(FOURIER, crop_min=0.1, shift=16, colour=0.3, views=4),
-    "fourier_crops_colour_views8": dict(FOURIER, crop_min=0.3, shift=8, colour=0.2, views=8),
     "fourier_views4_crop05": dict(FOURIER, crop_min=0.5, shift=8, colour=0.2, views=4),
     "fourier_cc_group": dict(FOURIER, crop_min=0.3, shift=8, colour=0.2, group=True),
     "fourier_cc_decay15": dict(FOURIER, crop_min=0.3, shift=8, colour=0.2, decay=1.5),
     "fourier_strong_group": dict(FOURIER, crop_min=0.1, shift=16, colour=0.3, group=True),
     "fourier_cc_group_views4": dict(FOURIER, crop_min=0.3, shift=8, colour=0.2, group=True,
                                     views=4),
-    "pair_fourier_cc_group": dict(FOURIER, crop_min=0.3, shift=8, colour=0.2, group=True,
-                                  pair=True),
-    "pair_fourier_strong_group": dict(FOURIER, crop_min=0.1, shift=16, colour=0.3, group=True,
-                                      pair=True),
     # the chosen recipe as the course draws it (helpers.natural, notebook 03's cells):
     # fourier_strong_group; drawn by Lite0 alone, or by Lite0 + Lite1 (backbones.ensemble)
     "natural": dict(helpers=True),
     "natural_pair": dict(helpers=True, pair=True),
-    "pair_fourier_cc": dict(FOURIER, crop_min=0.3, shift=8, colour=0.2, pair=True),
     # a Laplacian pyramid: the image as a sum of upsampled 7..224 px layers
     "pyramid_crops_colour": dict(PYRAMID, crop_min=0.3, shift=8, colour=0.2),
 }
-
-# Lucid's square root of ImageNet's colour correlation (its principal axes)
-COLOUR_SQRT = np.array([[0.26, 0.09, 0.02], [0.27, 0.00, -0.05], [0.27, -0.09, 0.03]], "float32")
-COLOUR_SQRT /= np.max(np.linalg.norm(COLOUR_SQRT, axis=0))
 
 
 def parametrisation(kind, batch, seed, size=224, decay=1.0):
@@ -93,26 +83,17 @@ def parametrisation(kind, batch, seed, size=224, decay=1.0):
     if kind == "pixels":
         start = np.clip(127.5 + rng.normal(0, 20, (batch, size, size, 3)), 0, 255)
         return tf.Variable(start.astype("float32")), lambda v: v
-
-    def to_rgb(t):                      # decorrelated colour, then a sigmoid onto 0..255
-        return 255.0 * tf.sigmoid(tf.tensordot(t, COLOUR_SQRT.T, 1))
-
-    if kind == "fourier":
-        fy = np.fft.fftfreq(size)[:, None]
-        fx = np.fft.rfftfreq(size)[None, :]
-        scale = (1.0 / np.maximum(np.sqrt(fx ** 2 + fy ** 2), 1.0 / size)) ** decay * size
-        scale = tf.constant(scale.astype("complex64"))
+    if kind == "fourier":          # the course's spectrum_image; decay > 1 steepens its 1/f
+        f = np.maximum(np.hypot(np.fft.fftfreq(size)[:, None], np.fft.rfftfreq(size)[None, :]),
+                       1 / size)
+        steeper = tf.constant(f ** (1.0 - decay), tf.float32)   # 1/f becomes 1/f**decay
         spectrum = tf.Variable(rng.normal(0, 0.01, (2, batch, 3, size, size // 2 + 1))
                                .astype("float32"))
-
-        def to_pixels(v):
-            t = tf.signal.irfft2d(tf.complex(v[0], v[1]) * scale, [size, size]) / 4.0
-            return to_rgb(tf.transpose(t, (0, 2, 3, 1)))
-        return spectrum, to_pixels
-    if kind == "pyramid":
-        sides = [size // 2 ** k for k in range(6)]          # 224, 112, 56, 28, 14, 7
-        total = sum(s * s for s in sides)
-        levels = tf.Variable(rng.normal(0, 0.01, (batch, total, 3)).astype("float32"))
+        return spectrum, lambda v: natural.spectrum_image(v * steeper)
+    if kind == "pyramid":          # a sum of upsampled 7..224 px layers, the same colours
+        sides = [size // 2 ** k for k in range(6)]
+        levels = tf.Variable(rng.normal(0, 0.01, (batch, sum(s * s for s in sides), 3))
+                             .astype("float32"))
 
         def to_pixels(v):
             t, at = 0.0, 0
@@ -120,7 +101,7 @@ def parametrisation(kind, batch, seed, size=224, decay=1.0):
                 layer = tf.reshape(v[:, at:at + s * s], (batch, s, s, 3))
                 t += tf.image.resize(layer, (size, size), "bilinear")
                 at += s * s
-            return to_rgb(t)
+            return 255.0 * tf.sigmoid(tf.tensordot(t, COLOUR_AXES, 1))
         return levels, to_pixels
     raise ValueError(kind)
 
@@ -194,6 +175,7 @@ def main():
     summary = {}
     for name in args.recipes.split(","):
         recipe = {**BASE, **RECIPES[name]}
+        aimed = list(CAT_CLASSES) if recipe["group"] or recipe.get("helpers") else tabby
         for seed in args.seeds:
             images, seconds = draw(recipe, seed, args.steps, networks, tabby)
             for k, image in enumerate(images):
@@ -203,8 +185,7 @@ def main():
                 row = {"recipe": name, "seed": seed, "seconds": round(seconds, 1),
                        # what the drawing aimed at: tabby, or any cat class
                        "lite0": optimize.robust_probability(
-                           networks["efficientnet_lite0"], image,
-                           list(CAT_CLASSES) if recipe["group"] or recipe.get("helpers") else tabby, seed=seed)}
+                           networks["efficientnet_lite0"], image, aimed, seed=seed)}
                 for judge in names[1:]:
                     row[judge[-5:]] = optimize.robust_probability(
                         networks[judge], image, list(CAT_CLASSES), seed=seed)

@@ -185,9 +185,10 @@ def cmd_dream(args) -> int:
     target = _class_or_exit(args.cls)
     if target is None:
         return 2
-    # the chosen recipe aims at the class's family where the course knows one
-    # (any of the five cat classes, as the other networks are asked); --exact: the class
-    aimed = [target] if args.exact or target not in CAT_CLASSES else list(CAT_CLASSES)
+    # the spectrum recipe aims at the class's family where the course knows one (any of
+    # the five cat classes, as the other networks are asked); --exact: the class alone
+    family = args.recipe == "spectrum" and not args.exact and target in CAT_CLASSES
+    aimed = list(CAT_CLASSES) if family else [target]
     drawn_by = DRAWERS[args.drawn_by]
     model = (get_backbone(drawn_by[0], include_top=True) if len(drawn_by) == 1
              else ensemble(drawn_by))
@@ -197,17 +198,17 @@ def cmd_dream(args) -> int:
     else:
         result = draw(model, target, steps=args.steps, tv_weight=args.tv, jitter=args.jitter,
                       seed=args.seed, size=model.input_shape[1])
-        aimed = [target]
     path = save_png(result.image, args.out)
     saved = load_image(path, size=None)          # judge the 8-bit PNG, not the float image
     probs = model(saved[None], training=False).numpy()[0]
     labels = imagenet_labels()
+    robust = robust_probability(model, saved, target, seed=args.seed)
     report = {"class": {"index": target, "label": labels[target]},
               "aimed_at": [labels[i] for i in aimed], "recipe": args.recipe,
-              "drawn_by": drawn_by, "prob": float(probs[target]),
-              "robust_prob": robust_probability(model, saved, target, seed=args.seed),
+              "drawn_by": drawn_by, "prob": float(probs[target]), "robust_prob": robust,
               "prob_aimed": float(probs[aimed].sum()),
-              "robust_prob_aimed": robust_probability(model, saved, aimed, seed=args.seed),
+              "robust_prob_aimed": (robust_probability(model, saved, aimed, seed=args.seed)
+                                    if family else robust),
               "seconds": round(result.seconds, 2), "steps": result.steps, "file": str(path)}
     if args.json:
         print(json.dumps(report, indent=2))
@@ -216,7 +217,7 @@ def cmd_dream(args) -> int:
               f"{result.seconds:.1f} s): p({labels[target]}) = {report['prob']:.3f}, "
               f"robust p = {report['robust_prob']:.3f}" + (
                   f"; any of {', '.join(report['aimed_at'])}: robust p = "
-                  f"{report['robust_prob_aimed']:.3f}" if len(aimed) > 1 else ""))
+                  f"{report['robust_prob_aimed']:.3f}" if family else ""))
     return 0
 
 
