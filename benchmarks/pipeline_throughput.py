@@ -7,32 +7,66 @@ Measures, side by side in one process:
 * full      the notebooks' path: features.extract_features(model, files)
 * autotuned the same with autotuned decoding threads and prefetch (the old pipeline)
 
-and prints images/s, the full path as a ratio of the model alone (target >= 0.9),
-and the peak resident memory of a streamed pass. Needs TL_DATA_DIR (or --folder:
-any folder of photos, with a class per subfolder or Oxford names).
+This machine's speed drifts by up to 2x, sometimes within a minute, so whole
+passes timed one after the other can compare a fast minute with a slow one. The
+photos are therefore cut into chunks of ``--chunk`` images, and each chunk is
+timed as model, full, model, autotuned, model: every pipeline's ratio is taken
+against the mean of the two model-alone timings around it. It prints the median
+and quartiles of those ratios (target: full path >= 0.9 of the model alone),
+where one photo's decode time goes (Pillow's steps, one core), the CPU
+utilisation of the model alone, and the peak resident memory of a streamed pass.
+Needs TL_DATA_DIR (or --folder: any folder of photos, with a class per subfolder
+or Oxford names).
 
-Usage: python benchmarks/pipeline_throughput.py [--folder DIR] [--repeats 2]
+Usage: python benchmarks/pipeline_throughput.py [--folder DIR] [--repeats 2] [--chunk 640]
 """
 
 import argparse
+import os
 import resource
 import time
 
 import numpy as np
 import tensorflow as tf
+from PIL import Image
 
-
-from helpers import backbones, features, folders, pipeline, sources
+from helpers import backbones, features, folders, images, pipeline, sources
 
 
 def rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def cpu_seconds():
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def decode_steps(files, n=300):
+    """Milliseconds per photo of each step of images.load_image, on one core."""
+    files = files[:n]
+
+    def per_photo(fn):
+        for f in files[:20]:   # warm the file cache
+            fn(f)
+        start = time.perf_counter()
+        for f in files:
+            fn(f)
+        return (time.perf_counter() - start) / len(files) * 1000
+
+    opened = per_photo(lambda f: images.open_image(f, size=224))
+    resized = per_photo(lambda f: images.open_image(f, size=224).resize(
+        (224, 224), Image.Resampling.BILINEAR))
+    whole = per_photo(lambda f: images.load_image(f, 224))
+    return {"read + decode + upright": opened, "antialiased resize": resized - opened,
+            "to float32": whole - resized, "load_image": whole}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--folder", default=None)
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=2, help="passes over the photos")
+    parser.add_argument("--chunk", type=int, default=640, help="photos per timed chunk")
     parser.add_argument("--backbone", default="efficientnet_lite0")
     args = parser.parse_args()
     if args.folder:
@@ -42,6 +76,7 @@ def main():
         folder = sources.find_dataset("cats_and_dogs_filtered")
         split = folders.presplit(folder)
         files = split.train + split.val + split.test
+    files = [str(f) for f in files]
     n = len(files)
     model = backbones.get_backbone(args.backbone, include_top=False)
     run = features.feature_extractor(model)
@@ -50,46 +85,64 @@ def main():
     features.extract_features(model, files[:64], progress=False)
     rss_before = rss_mb()
     # peak memory of a streamed pass over the files, twice (never all in memory);
-    # measured first, before the timings below hold one pass of images in memory
+    # measured first, before the timings below hold one chunk of images in memory
     for b in pipeline.image_dataset(files * 2, batch_size=32):
         run(b)
     streamed = rss_mb()
 
-    def autotuned():  # the pipeline as it was before: autotuned decoding threads and buffer
-        ds = tf.data.Dataset.from_tensor_slices(files).map(
+    def autotuned(chunk):  # the pipeline as it was before: autotuned threads and buffer
+        ds = tf.data.Dataset.from_tensor_slices(chunk).map(
             lambda f: pipeline.decode_image(f, 224), num_parallel_calls=tf.data.AUTOTUNE)
         for b in ds.batch(32).prefetch(tf.data.AUTOTUNE):
             run(b).numpy()
 
-    timings = {"model": [], "decode": [], "full": [], "autotuned": []}
-    for _ in range(args.repeats):   # the paths alternate, so drift hits them alike
+    def timed(fn, *a):
         start = time.perf_counter()
-        batches = [b for b in pipeline.image_dataset(files, batch_size=32)]
-        timings["decode"].append(time.perf_counter() - start)
+        fn(*a)
+        return time.perf_counter() - start
 
-        start = time.perf_counter()
+    def model_alone(batches):
         for b in batches:
             run(b).numpy()
-        timings["model"].append(time.perf_counter() - start)
-        del batches
 
-        start = time.perf_counter()
-        features.extract_features(model, files, progress=False)
-        timings["full"].append(time.perf_counter() - start)
-
-        start = time.perf_counter()
-        autotuned()
-        timings["autotuned"].append(time.perf_counter() - start)
-    best = {k: min(v) for k, v in timings.items()}
-    print(f"{n} images from {folder}, backbone {args.backbone}, best of {args.repeats}")
+    seconds = {"decode": 0.0, "model": 0.0, "full": 0.0, "autotuned": 0.0}
+    ratios = {"full": [], "autotuned": []}
+    model_cpu = []
+    chunk = min(args.chunk, n)
+    for _ in range(args.repeats):
+        for s in range(0, n - chunk + 1, chunk):
+            part = files[s:s + chunk]
+            start = time.perf_counter()
+            batches = [b for b in pipeline.image_dataset(part, batch_size=32)]
+            seconds["decode"] += time.perf_counter() - start
+            cpu = cpu_seconds()
+            m0 = timed(model_alone, batches)
+            model_cpu.append((cpu_seconds() - cpu) / m0)
+            f = timed(features.extract_features, model, part, 224, 32, False)
+            m1 = timed(model_alone, batches)
+            a = timed(autotuned, part)
+            m2 = timed(model_alone, batches)
+            del batches
+            ratios["full"].append((m0 + m1) / 2 / f)
+            ratios["autotuned"].append((m1 + m2) / 2 / a)
+            seconds["model"] += (m0 + m1 + m2) / 3
+            seconds["full"] += f
+            seconds["autotuned"] += a
+    timed_n = args.repeats * (n // chunk) * chunk
+    print(f"{n} images from {folder}, backbone {args.backbone}, {args.repeats} passes in "
+          f"chunks of {chunk}")
     for key in ("decode", "model", "full", "autotuned"):
-        print(f"  {key:9} {n / best[key]:7.1f} images/s ({best[key]:.2f} s)")
-    ratios = sorted(m / f for m, f in zip(timings["model"], timings["full"]))
-    before = sorted(m / f for m, f in zip(timings["model"], timings["autotuned"]))
-    print(f"  full path / model alone, per repeat: {', '.join(f'{r:.2f}' for r in ratios)} "
-          f"(median {np.median(ratios):.2f}x; target >= 0.9)")
-    print(f"  autotuned decoding / model alone:    {', '.join(f'{r:.2f}' for r in before)} "
-          f"(median {np.median(before):.2f}x)")
+        print(f"  {key:9} {timed_n / seconds[key]:7.1f} images/s")
+    for key, label in (("full", "full path / model alone"),
+                       ("autotuned", "autotuned decoding / model alone")):
+        q1, med, q3 = np.percentile(ratios[key], [25, 50, 75])
+        print(f"  {label:33} median {med:.2f} (quartiles {q1:.2f}-{q3:.2f}, "
+              f"{len(ratios[key])} chunks)" + ("; target >= 0.9" if key == "full" else ""))
+    print(f"  the model alone keeps {np.median(model_cpu):.2f} of the {len(os.sched_getaffinity(0))} "
+          "cores busy")
+    steps = decode_steps(files)
+    print("  one photo's decode on one core: " +
+          ", ".join(f"{k} {v:.2f} ms" for k, v in steps.items()))
     print(f"  peak resident memory: {rss_before:.0f} MB before, {streamed:.0f} MB after streaming "
           f"{2 * n} images")
 
