@@ -5,12 +5,13 @@ Measures, side by side in one process:
 * model     the backbone alone on in-memory batches (the same images, decoded first)
 * decode    the tf.data pipeline alone (read, decode by content, resize, batch)
 * full      the notebooks' path: features.extract_features(model, files)
-* autotuned the same with autotuned decoding threads and prefetch (the old pipeline)
+* one thread the same with one dedicated decoding thread and a prefetch of 2 (the
+            pipeline before 2026-11-30)
 
 This machine's speed drifts by up to 2x, sometimes within a minute, so whole
 passes timed one after the other can compare a fast minute with a slow one. The
 photos are therefore cut into chunks of ``--chunk`` images, and each chunk is
-timed as model, full, model, autotuned, model: every pipeline's ratio is taken
+timed as model, full, model, one thread, model: every pipeline's ratio is taken
 against the mean of the two model-alone timings around it. It prints the median
 and quartiles of those ratios (target: full path >= 0.9 of the model alone),
 where one photo's decode time goes (Pillow's steps, one core), the CPU
@@ -90,10 +91,12 @@ def main():
         run(b)
     streamed = rss_mb()
 
-    def autotuned(chunk):  # the pipeline as it was before: autotuned threads and buffer
+    def one_thread(chunk):  # the pipeline as it was before: one decoding thread
         ds = tf.data.Dataset.from_tensor_slices(chunk).map(
-            lambda f: pipeline.decode_image(f, 224), num_parallel_calls=tf.data.AUTOTUNE)
-        for b in ds.batch(32).prefetch(tf.data.AUTOTUNE):
+            lambda f: pipeline.decode_image(f, 224), num_parallel_calls=1)
+        options = tf.data.Options()
+        options.threading.private_threadpool_size = 1
+        for b in ds.batch(32).prefetch(2).with_options(options):
             run(b).numpy()
 
     def timed(fn, *a):
@@ -105,8 +108,8 @@ def main():
         for b in batches:
             run(b).numpy()
 
-    seconds = {"decode": 0.0, "model": 0.0, "full": 0.0, "autotuned": 0.0}
-    ratios = {"full": [], "autotuned": []}
+    seconds = {"decode": 0.0, "model": 0.0, "full": 0.0, "one thread": 0.0}
+    ratios = {"full": [], "one thread": []}
     model_cpu = []
     chunk = min(args.chunk, n)
     for _ in range(args.repeats):
@@ -120,21 +123,21 @@ def main():
             model_cpu.append((cpu_seconds() - cpu) / m0)
             f = timed(features.extract_features, model, part, 224, 32, False)
             m1 = timed(model_alone, batches)
-            a = timed(autotuned, part)
+            a = timed(one_thread, part)
             m2 = timed(model_alone, batches)
             del batches
             ratios["full"].append((m0 + m1) / 2 / f)
-            ratios["autotuned"].append((m1 + m2) / 2 / a)
+            ratios["one thread"].append((m1 + m2) / 2 / a)
             seconds["model"] += (m0 + m1 + m2) / 3
             seconds["full"] += f
-            seconds["autotuned"] += a
+            seconds["one thread"] += a
     timed_n = args.repeats * (n // chunk) * chunk
     print(f"{n} images from {folder}, backbone {args.backbone}, {args.repeats} passes in "
           f"chunks of {chunk}")
-    for key in ("decode", "model", "full", "autotuned"):
-        print(f"  {key:9} {timed_n / seconds[key]:7.1f} images/s")
+    for key in ("decode", "model", "full", "one thread"):
+        print(f"  {key:10} {timed_n / seconds[key]:7.1f} images/s")
     for key, label in (("full", "full path / model alone"),
-                       ("autotuned", "autotuned decoding / model alone")):
+                       ("one thread", "one decoding thread / model alone")):
         q1, med, q3 = np.percentile(ratios[key], [25, 50, 75])
         print(f"  {label:33} median {med:.2f} (quartiles {q1:.2f}-{q3:.2f}, "
               f"{len(ratios[key])} chunks)" + ("; target >= 0.9" if key == "full" else ""))

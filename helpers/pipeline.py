@@ -13,6 +13,8 @@ import tensorflow as tf
 
 from helpers.images import load_image
 
+RAM_BUDGET = 512 * 2**20   # bytes tf.data's autotuning may buffer per pipeline
+
 
 def decode_image(path, image_size=224):
     """Read one file (a string tensor) through :func:`helpers.images.load_image`,
@@ -38,18 +40,19 @@ def image_dataset(files, labels=None, image_size=224, batch_size=32, shuffle=Fal
         ds = tf.data.Dataset.from_tensor_slices((files, np.asarray(labels)))
     if shuffle:
         ds = ds.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
-    # One decoding thread keeps well ahead of the model (Pillow decodes a 500x375
-    # JPEG at reduced scale in about 2 ms) and leaves the cores to the model: on
-    # 2 cores, autotuned decoding threads competing with the model's threads made
-    # the whole path up to 35% slower.
+    # Decoding threads and the prefetch buffer are left to tf.data's autotuning, in
+    # file order. On 2 cores, timed in interleaved chunks beside the model alone
+    # (benchmarks/pipeline_throughput.py), that kept 0.86-0.87 of the model's speed,
+    # against 0.72-0.82 for one dedicated decoding thread, which the model's threads
+    # starve. The RAM budget bounds what autotuning may buffer.
     if labels is None:
-        ds = ds.map(lambda f: decode_image(f, image_size), num_parallel_calls=1)
+        ds = ds.map(lambda f: decode_image(f, image_size), num_parallel_calls=tf.data.AUTOTUNE)
     else:
-        ds = ds.map(lambda f, y: (decode_image(f, image_size), y), num_parallel_calls=1)
+        ds = ds.map(lambda f, y: (decode_image(f, image_size), y),
+                    num_parallel_calls=tf.data.AUTOTUNE)
     options = tf.data.Options()
-    options.threading.private_threadpool_size = 1
-    # Two batches ready ahead are enough to overlap decoding with the model.
-    return ds.batch(batch_size).prefetch(2).with_options(options)
+    options.autotune.ram_budget = RAM_BUDGET
+    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE).with_options(options)
 
 
 def load_images(files, image_size=224) -> np.ndarray:
