@@ -65,19 +65,28 @@ class _QuietTensorFlowImport(importlib.abc.MetaPathFinder):
     it happens: importing ``helpers`` itself stays fast (``python -m helpers
     --help`` needs no TensorFlow)."""
 
+    _busy = False
+
     def find_spec(self, name, path=None, target=None):
-        if name != "tensorflow":
+        if name != "tensorflow" or self._busy:
             return None
-        sys.meta_path.remove(self)  # once; the real finders do the work
-        spec = importlib.util.find_spec(name)
+        # Keras on PyTorch or JAX looks TensorFlow up (find_spec) long before it
+        # imports it, so the finder stays until the import itself runs.
+        self._busy = True
+        try:
+            spec = importlib.util.find_spec(name)  # the real finders do the work
+        finally:
+            self._busy = False
         if spec is not None and spec.loader is not None:
-            loader = spec.loader
+            loader, finder = spec.loader, self
 
             class QuietLoader:
                 def create_module(self, spec):
                     return loader.create_module(spec)
 
                 def exec_module(self, module):
+                    if finder in sys.meta_path:
+                        sys.meta_path.remove(finder)  # once
                     _quietly(lambda: loader.exec_module(module))
 
                 def __getattr__(self, name):  # everything else: the real loader

@@ -17,7 +17,7 @@ import dataclasses
 
 import keras
 
-from helpers import lite, settings
+from helpers import jaxconv, lite, settings
 from helpers.lite import BackboneUnavailableError
 from helpers.preprocess import preprocessing
 
@@ -125,6 +125,7 @@ def get_backbone(name: str = DEFAULT_BACKBONE, include_top: bool = False,
     weights cannot be had raises :class:`BackboneUnavailableError`.
     """
     spec = _spec(name)
+    jaxconv.install()  # on JAX: depthwise convolutions that XLA's CPU runs fast
     if weights not in ("imagenet", None):
         raise ValueError(f"weights must be 'imagenet' or None, not {weights!r}")
     input_shape = tuple(input_shape or (spec.image_size, spec.image_size, 3))
@@ -161,5 +162,7 @@ def ensemble(names, image_size=None) -> keras.Model:
         x = inputs if size == image_size else keras.layers.Resizing(size, size)(inputs)
         outputs.append(get_backbone(name, include_top=True)(x))
     mean = keras.layers.Average(name="mean")(outputs) if len(outputs) > 1 else outputs[0]
-    return keras.Model(inputs, mean, name="ensemble_" + "_".join(
+    model = keras.Model(inputs, mean, name="ensemble_" + "_".join(
         n.replace("efficientnet_", "") for n in names))
+    model.trainable = False  # it only judges or is drawn for: no weight needs a gradient
+    return model

@@ -92,4 +92,5 @@ def imagenet_classifier(backbone: str, *class_names: str):
     from helpers.labels import find_class
 
     model = get_backbone(backbone, include_top=True)
+    model.trainable = False  # frozen: a gradient flows to the image, not to the weights
     return model, [find_class(name) for name in class_names]

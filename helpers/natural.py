@@ -30,12 +30,24 @@ import time
 
 import keras
 import numpy as np
-import tensorflow as tf
+from keras import ops
 
-from helpers.optimize import OptimizeResult
+from helpers.gradients import input_gradient
+from helpers.optimize import OptimizeResult, jitter_transform
 
 
 # Notebook 03's cells, word for word.
+
+def inverse_rfft2(real, imag):
+    """The real image of the half spectrum ``(real, imag)`` (..., size, size // 2 + 1),
+    as ``numpy.fft.irfft2``: an inverse FFT down the columns, then a real inverse
+    FFT along the rows, in ``keras.ops``. Notebook 03."""
+    size = real.shape[-2]
+    cols_r, cols_i = ops.swapaxes(real, -1, -2), ops.swapaxes(imag, -1, -2)
+    fr, fi = ops.fft((cols_r, -cols_i))            # ifft(x) = conj(fft(conj(x))) / n
+    rows_r, rows_i = ops.swapaxes(fr, -1, -2) / size, ops.swapaxes(-fi, -1, -2) / size
+    return ops.irfft((rows_r, rows_i), fft_length=size)
+
 
 def spectrum_image(spectrum):
     """The pixels (batch, size, size, 3), in 0..255, of trainable Fourier
@@ -45,61 +57,59 @@ def spectrum_image(spectrum):
     size = spectrum.shape[3]
     fy, fx = np.fft.fftfreq(size)[:, None], np.fft.rfftfreq(size)[None, :]
     scale = (size / np.maximum(np.hypot(fx, fy), 1 / size)).astype("float32")   # 1/f
-    channels = tf.signal.irfft2d(tf.complex(spectrum[0] * scale, spectrum[1] * scale),
-                                 [size, size]) / 4    # Lucid's scale: a mild start
-    colour_axes = tf.constant([[0.563, 0.584, 0.584],    # brightness
-                               [0.195, 0.0, -0.195],     # red against blue
-                               [0.043, -0.108, 0.065]])  # green against magenta
-    return 255 * tf.sigmoid(tf.tensordot(tf.transpose(channels, (0, 2, 3, 1)), colour_axes, 1))
+    channels = inverse_rfft2(ops.multiply(spectrum[0], scale), ops.multiply(spectrum[1], scale)) / 4
+    colour_axes = np.array([[0.563, 0.584, 0.584],     # brightness
+                            [0.195, 0.0, -0.195],      # red against blue
+                            [0.043, -0.108, 0.065]], "float32")  # green against magenta
+    return 255 * ops.sigmoid(ops.matmul(ops.transpose(channels, (0, 2, 3, 1)), colour_axes))
 
 
-def random_view(images, seed, crop_min=0.1, colour=0.3, shift=16):
-    """A random view of each image: a square crop of ``crop_min`` to all of its
-    area, resized back, shifted (wrapping), maybe flipped, colours scaled by
-    1 +- ``colour``. Differentiable; ``seed`` is a stateless seed pair. Notebook 03."""
-    n, size = tf.shape(images)[0], images.shape[1]
-    side = tf.sqrt(tf.random.stateless_uniform([n], seed, crop_min, 1.0))
-    top = tf.random.stateless_uniform([n], seed + 1) * (1 - side)
-    left = tf.random.stateless_uniform([n], seed + 2) * (1 - side)
-    boxes = tf.stack([top, left, top + side, left + side], axis=1)
-    out = tf.image.crop_and_resize(images, boxes, tf.range(n), [size, size])
-    dy, dx = (tf.random.stateless_uniform([], seed + k, -shift, shift + 1, tf.int32)
-              for k in (3, 4))
-    out = tf.roll(out, [dy, dx], [1, 2])
-    flip = tf.random.stateless_uniform([n, 1, 1, 1], seed + 5) < 0.5
-    out = tf.where(flip, tf.reverse(out, [2]), out)
-    gain = tf.random.stateless_uniform([n, 1, 1, 3], seed + 6, 1 - colour, 1 + colour)
-    return (out - 127.5) * gain + 127.5
+def random_views(rng, n, size, crop_min=0.1, colour=0.3, shift=16):
+    """``n`` random views, each as the 8 numbers of an affine transform and 3
+    colour gains: a square crop of ``crop_min`` to all of the area, resized back,
+    shifted (wrapping), maybe flipped; colours scaled by 1 +- ``colour``.
+    ``rng`` is a NumPy generator. Notebook 03."""
+    transforms, last = [], size - 1
+    for _ in range(n):
+        side = np.sqrt(rng.uniform(crop_min, 1.0))
+        top, left = rng.uniform(0, 1 - side, 2)
+        dy, dx = rng.integers(-shift, shift + 1, 2)
+        mirror = rng.uniform() < 0.5
+        a0 = -side if mirror else side
+        a2 = left * last + side * ((last if mirror else 0) - dx)
+        transforms.append([a0, 0.0, a2, 0.0, side, top * last - side * dy, 0.0, 0.0])
+    gains = rng.uniform(1 - colour, 1 + colour, (n, 1, 1, 3))
+    return np.array(transforms, "float32"), gains.astype("float32")
 
 
-@tf.function
-def spectrum_step(model, spectrum, target, seed):
-    """The cross-entropy to ``target`` (a class, or a list of classes whose
-    probabilities add up) on a random view of the image, and its gradient with
-    respect to the spectrum. Notebook 03."""
-    with tf.GradientTape() as tape:       # a tf.Variable is watched without tape.watch
-        view = random_view(spectrum_image(spectrum), seed)
-        p = tf.reduce_sum(tf.gather(model(view, training=False)[0], target))
-        loss = -tf.math.log(p + 1e-12)
-    return tape.gradient(loss, spectrum), loss, p
+def natural_loss(model, spectrum, target, transforms, gains):
+    """The cross-entropy to ``target`` (a class, or classes whose probabilities
+    add up) of a random view of :func:`spectrum_image`. Returns ``(loss, p)``.
+    The same on every backend. Notebook 03."""
+    view = jitter_transform(spectrum_image(spectrum), transforms)
+    view = ops.multiply(view - 127.5, gains) + 127.5
+    p = ops.sum(ops.take(model(view, training=False)[0], target))
+    return -ops.log(p + 1e-12), p
 
 
 def draw_natural(model, target, steps=300, learning_rate=0.05, seed=0, size=224):
     """Draw ``target`` (a class, or a list of classes) through :func:`spectrum_image`
-    from a seeded small random spectrum: Adam on the coefficients, the step size decayed along a
-    cosine to a tenth. Notebook 03."""
+    from a seeded small random spectrum: Adam on the coefficients, the step size
+    decayed along a cosine to a tenth. Notebook 03."""
     rng = np.random.default_rng(seed)
     start = rng.normal(0.0, 0.01, (2, 1, 3, size, size // 2 + 1)).astype("float32")
-    spectrum = tf.Variable(start)                       # the coefficients are the weights now
+    spectrum = keras.Variable(start)                   # the coefficients are the weights now
     schedule = keras.optimizers.schedules.CosineDecay(learning_rate, steps, alpha=0.1)
     optimizer = keras.optimizers.Adam(schedule)
+    gradient = input_gradient(natural_loss, model)
+    classes = np.atleast_1d(np.asarray(target, "int32"))
     history = {"loss": [], "prob": []}
     begin = time.perf_counter()
     for i in range(steps):
-        grad, loss, p = spectrum_step(model, spectrum, tf.constant(target),
-                                      tf.constant([seed, i]))
+        transforms, gains = random_views(np.random.default_rng([seed, i]), 1, size)
+        grad, loss, p = gradient(spectrum.value, classes, transforms, gains)
         optimizer.apply_gradients([(grad, spectrum)])
         history["loss"].append(float(loss))
         history["prob"].append(float(p))
-    image = spectrum_image(spectrum)[0].numpy()
+    image = ops.convert_to_numpy(ops.stop_gradient(spectrum_image(spectrum.value)))[0]
     return OptimizeResult(image, history, [], time.perf_counter() - begin, steps)

@@ -7,9 +7,11 @@ differ): the lesson is written out there, and the `dream` and `attack` commands
 reuse it from here. The rest is the course's judging: views of an image the
 optimiser never saw (:func:`robust_probability`), and the seeded start.
 
-Images are float RGB in 0..255. Everything random is seeded. Each loop's step is a
-``tf.function`` that takes the model as an argument: it is traced once per model
-and shape, not once per call.
+Images are float RGB in 0..255. Everything random is drawn by NumPy from seeds
+(``[seed, step]``), outside the gradient step, so the three backends see the
+same views. The losses are written once in ``keras.ops``; their gradient with
+respect to the image comes from :func:`helpers.gradients.input_gradient`, in the
+running backend's own idiom, traced or compiled once per model.
 """
 
 from __future__ import annotations
@@ -20,9 +22,10 @@ import time
 
 import keras
 import numpy as np
-import tensorflow as tf
+from keras import ops
 
 from helpers.features import feature_extractor
+from helpers.gradients import input_gradient
 
 
 @dataclasses.dataclass
@@ -34,46 +37,54 @@ class OptimizeResult:
     steps: int
 
 
-# Notebook 03's cell, word for word.
+# Notebook 03's cells, word for word.
 
-def jitter_transform(images, max_shift, scale_range=(0.85, 1.15), flip=True, seed=None):
-    """Random shift (up to ``max_shift`` px, wrapping), rescale and horizontal flip,
-    all differentiable. ``seed`` is a stateless seed pair. Notebook 03."""
-    size = images.shape[1]
-    seed = tf.convert_to_tensor(seed if seed is not None else [0, 0], tf.int32)
-    s1, s2, s3, s4 = (seed + k for k in range(4))
-    if max_shift:
-        dy = tf.random.stateless_uniform([], s1, -max_shift, max_shift + 1, tf.int32)
-        dx = tf.random.stateless_uniform([], s2, -max_shift, max_shift + 1, tf.int32)
-        images = tf.roll(images, shift=[dy, dx], axis=[1, 2])
-    if scale_range is not None:
-        scale = tf.random.stateless_uniform([], s3, scale_range[0], scale_range[1])
-        new = tf.cast(tf.round(scale * size), tf.int32)
-        images = tf.image.resize(images, [new, new])
-        images = tf.image.resize_with_crop_or_pad(images, size, size)
-    if flip:
-        do_flip = tf.random.stateless_uniform([], s4) < 0.5
-        images = tf.cond(do_flip, lambda: tf.reverse(images, axis=[2]), lambda: images)
-    return images
+def random_jitter(rng, size, max_shift=16, scale_range=(0.85, 1.15), flip=True,
+                  max_degrees=0.0):
+    """One random view as the 8 numbers ``keras.ops.image.affine_transform`` takes:
+    a shift of up to ``max_shift`` px, a rescale about the centre, maybe a
+    horizontal flip and a rotation of up to ``max_degrees``. ``rng`` is a NumPy
+    generator. Notebook 03."""
+    scale = rng.uniform(*scale_range) if scale_range else 1.0
+    mirror = -1.0 if flip and rng.uniform() < 0.5 else 1.0
+    dy, dx = rng.integers(-max_shift, max_shift + 1, 2) if max_shift else (0, 0)
+    angle = math.radians(rng.uniform(-max_degrees, max_degrees)) if max_degrees else 0.0
+    c, s = math.cos(angle), math.sin(angle)
+    # each output pixel (x, y) reads the input at (a0 x + a1 y + a2, b0 x + b1 y + b2)
+    a0, a1, b0, b1 = c * mirror / scale, -s / scale, s * mirror / scale, c / scale
+    centre = (size - 1) / 2
+    a2 = centre - (a0 + a1) * centre - dx
+    b2 = centre - (b0 + b1) * centre - dy
+    return np.array([a0, a1, a2, b0, b1, b2, 0.0, 0.0], "float32")
+
+
+def jitter_transform(images, transforms):
+    """``images`` (n, size, size, 3) seen through ``transforms`` (one row of
+    :func:`random_jitter` each): bilinear sampling, the edges wrapping around,
+    written out in ``keras.ops`` so that its gradient is exact on every backend
+    (TensorFlow's gradient for ``ops.image.affine_transform`` is only an
+    approximation). Notebook 03."""
+    n, height, width, channels = images.shape
+    ys, xs = (ops.convert_to_tensor(g) for g in np.mgrid[0:height, 0:width].astype("float32"))
+    t = ops.reshape(ops.convert_to_tensor(transforms, "float32"), (-1, 8, 1, 1))
+    x = t[:, 0] * xs + t[:, 1] * ys + t[:, 2]        # where each output pixel reads
+    y = t[:, 3] * xs + t[:, 4] * ys + t[:, 5]
+    x0, y0 = ops.floor(x), ops.floor(y)
+    wx, wy = ops.expand_dims(x - x0, -1), ops.expand_dims(y - y0, -1)
+    flat = ops.reshape(images, (-1, channels))
+    first = ops.reshape(ops.arange(n, dtype="int32") * height * width, (-1, 1, 1))
+
+    def pixel(dy, dx):   # the pixels at (y0 + dy, x0 + dx), wrapped into the image
+        row = ops.cast(ops.mod(y0 + dy, height), "int32")
+        col = ops.cast(ops.mod(x0 + dx, width), "int32")
+        return ops.take(flat, first + row * width + col, axis=0)
+
+    top = pixel(0, 0) * (1 - wx) + pixel(0, 1) * wx
+    bottom = pixel(1, 0) * (1 - wx) + pixel(1, 1) * wx
+    return top * (1 - wy) + bottom * wy
 
 
 JUDGE_SEED = 1_000_003   # the first half of every judging seed: the optimiser never uses it
-
-
-def rotate(images, degrees):
-    """Rotate a batch about its centre by ``degrees`` (bilinear, edges reflected). Notebook 03."""
-    angle = math.radians(float(degrees))
-    size = float(images.shape[1])
-    c, s = math.cos(angle), math.sin(angle)
-    centre = (size - 1) / 2
-    # output (x, y) samples input (c*x - s*y + a, s*x + c*y + b): a rotation about the centre
-    a = centre - c * centre + s * centre
-    b = centre - s * centre - c * centre
-    transform = tf.constant([[c, -s, a, s, c, b, 0.0, 0.0]], tf.float32)
-    return tf.raw_ops.ImageProjectiveTransformV3(
-        images=images, transforms=tf.repeat(transform, tf.shape(images)[0], axis=0),
-        output_shape=tf.shape(images)[1:3], fill_value=0.0, interpolation="BILINEAR",
-        fill_mode="REFLECT")
 
 
 def robust_probability(model, image, target, n=32, max_shift=16, scale_range=(0.85, 1.15),
@@ -83,27 +94,26 @@ def robust_probability(model, image, target, n=32, max_shift=16, scale_range=(0.
 
     ``target`` is a class index or a list of them (``labels.CAT_CLASSES``: any
     cat), whose probabilities are summed. ``model`` may take another input size
-    (Lite1, Lite2): the views are resized to it. A high probability on one exact image proves little (noise can reach
-    p = 1.00); one that survives such small changes means the network really
-    sees the class. The views are drawn from seeds ``[JUDGE_SEED + seed, i]``,
-    a stream the optimiser (seeds ``[seed, step]``) never draws from, and the
-    optimiser never rotates: the image is judged on views it was not made for.
-    Notebook 03.
+    (Lite1, Lite2): the views are resized to it. A high probability on one exact
+    image proves little (noise can reach p = 1.00); one that survives such small
+    changes means the network really sees the class. The views are drawn from
+    seeds ``[JUDGE_SEED + seed, i]``, a stream the optimiser (seeds ``[seed,
+    step]``) never draws from, and the optimiser never rotates: the image is
+    judged on views it was not made for. Notebook 03.
     """
-    x = tf.convert_to_tensor(np.asarray(image, np.float32)[None])
-    size = x.shape[1]
-    rng = np.random.default_rng([JUDGE_SEED, seed])
-    views = []
-    for i in range(n):
-        view = jitter_transform(x, max_shift, scale_range, True, [JUDGE_SEED + seed, i])
-        views.append(rotate(view, rng.uniform(-max_degrees, max_degrees)) if max_degrees else view)
-    batch = tf.clip_by_value(tf.concat(views, axis=0), 0.0, 255.0)
+    image = np.asarray(image, np.float32)
+    size = image.shape[0]
+    transforms = np.stack([
+        random_jitter(np.random.default_rng([JUDGE_SEED + seed, i]), size, max_shift,
+                      scale_range, True, max_degrees) for i in range(n)])
+    views = jitter_transform(np.repeat(image[None], n, axis=0), transforms)
+    batch = ops.clip(views, 0.0, 255.0)
     model_size = model.input_shape[1]
     if model_size and model_size != size:       # another network, at its own input size
-        batch = tf.image.resize(batch, (model_size, model_size))
+        batch = ops.image.resize(batch, (model_size, model_size))
     probs = feature_extractor(model)(batch)  # compiled: several times faster than model(batch)
     classes = np.atleast_1d(np.asarray(target, dtype=np.int32))   # one class, or a group
-    return float(tf.reduce_mean(tf.reduce_sum(tf.gather(probs, classes, axis=1), axis=1)))
+    return float(probs[:, classes].sum(axis=1).mean())
 
 
 def random_start(size=224, seed=0, spread=20.0) -> np.ndarray:
@@ -114,93 +124,98 @@ def random_start(size=224, seed=0, spread=20.0) -> np.ndarray:
 
 # Notebook 03's cells, word for word.
 
-@tf.function
-def loss_and_gradient(model, image, target, tv_weight, jitter, seed):
-    """Cross-entropy to ``target`` plus ``tv_weight`` x total variation per pixel,
-    and its gradient with respect to the image. With ``jitter`` > 0 the network
-    sees a randomly shifted, rescaled and flipped view. Notebook 03."""
-    with tf.GradientTape() as tape:
-        tape.watch(image)
-        view = jitter_transform(image, jitter, seed=seed) if jitter else image
-        p = tf.gather(model(view, training=False)[0], target)
-        pixels = image.shape[1] * image.shape[2]
-        tv = tf.reduce_sum(tf.image.total_variation(image)) / pixels
-        loss = -tf.math.log(p + 1e-12) + tv_weight * tv
-    return tape.gradient(loss, image), loss, p, tv
+def total_variation(images):
+    """The summed absolute difference between neighbouring pixels, down and
+    across: small for smooth images, large for noise. Notebook 03."""
+    down = ops.sum(ops.abs(images[:, 1:, :, :] - images[:, :-1, :, :]))
+    across = ops.sum(ops.abs(images[:, :, 1:, :] - images[:, :, :-1, :]))
+    return down + across
+
+
+def dream_loss(model, image, target, tv_weight, transforms=None):
+    """Cross-entropy to ``target`` plus ``tv_weight`` x total variation per pixel.
+    With ``transforms`` the network sees the image through them (jitter).
+    Returns ``(loss, [p, tv])``. The same on every backend. Notebook 03."""
+    view = jitter_transform(image, transforms) if transforms is not None else image
+    p = ops.take(model(view, training=False)[0], target)
+    tv = total_variation(image) / (image.shape[1] * image.shape[2])
+    loss = -ops.log(p + 1e-12) + tv_weight * tv
+    return loss, ops.stack([p, tv])
 
 
 def draw(model, target, steps=300, tv_weight=0.0, jitter=0, learning_rate=2.0, seed=0,
          size=224, snapshot_every=None):
     """Optimise an image from seeded grey noise toward class ``target``: Adam steps
     on the pixels, the step size decayed along a cosine to a tenth. Notebook 03."""
-    image = tf.Variable(random_start(size, seed)[None])   # the pixels are the weights now
+    image = keras.Variable(random_start(size, seed)[None])   # the pixels are the weights now
     schedule = keras.optimizers.schedules.CosineDecay(learning_rate, steps, alpha=0.1)
     optimizer = keras.optimizers.Adam(schedule)
+    gradient = input_gradient(dream_loss, model)   # this backend's way (cells above)
     history, snapshots = {"loss": [], "prob": [], "tv": []}, []
     start = time.perf_counter()
     for i in range(steps):
         if snapshot_every and i % snapshot_every == 0:
-            snapshots.append((i, image[0].numpy()))
-        # tensors, not Python numbers: the step is traced once, not once per value
-        grad, loss, p, tv = loss_and_gradient(
-            model, image, tf.constant(target), tf.constant(tv_weight, tf.float32), jitter,
-            tf.constant([seed, i]))
+            snapshots.append((i, ops.convert_to_numpy(image)[0]))
+        rng = np.random.default_rng([seed, i])           # this step's random view
+        view = random_jitter(rng, size, jitter)[None] if jitter else None
+        grad, loss, (p, tv) = gradient(image.value, np.int32(target), np.float32(tv_weight), view)
         optimizer.apply_gradients([(grad, image)])
-        image.assign(tf.clip_by_value(image, 0.0, 255.0))   # pixels stay in 0..255
+        image.assign(ops.clip(image, 0.0, 255.0))   # pixels stay in 0..255
         for key, value in zip(history, (loss, p, tv)):
             history[key].append(float(value))
     if snapshot_every:
-        snapshots.append((steps, image[0].numpy()))
-    return OptimizeResult(image[0].numpy(), history, snapshots,
+        snapshots.append((steps, ops.convert_to_numpy(image)[0]))
+    return OptimizeResult(ops.convert_to_numpy(image)[0], history, snapshots,
                           time.perf_counter() - start, steps)
 
 
 # Notebook 04's cells, word for word.
 
-@tf.function
+def attack_loss(model, image, target):
+    """Cross-entropy to ``target`` of the image rounded to 8 bits (what a PNG
+    stores; the rounding passes the gradient straight through). Returns
+    ``(loss, p)``. The same on every backend. Notebook 04."""
+    rounded = image + ops.stop_gradient(ops.round(image) - image)
+    p = ops.take(model(rounded, training=False)[0], target)
+    return -ops.log(p + 1e-12), p
+
+
 def attack_step(model, image, original, target, epsilon, step_size):
-    """One step of the attack: a signed gradient step toward ``target``, then back
-    into the box of +-epsilon around ``original`` and into 0..255. The network sees
-    the image rounded to 8 bits. Returns p(target) before the step. Notebook 04."""
-    with tf.GradientTape() as tape:
-        tape.watch(image)
-        rounded = image + tf.stop_gradient(tf.round(image) - image)  # what a PNG stores
-        p = tf.gather(model(rounded, training=False)[0], target)
-        loss = -tf.math.log(p + 1e-12)
-    image.assign_sub(step_size * tf.sign(tape.gradient(loss, image)))
-    image.assign(tf.clip_by_value(image, original - epsilon, original + epsilon))
-    image.assign(tf.clip_by_value(image, 0.0, 255.0))
-    return p
+    """One step of the attack on ``image`` (a ``keras.Variable``): a signed gradient
+    step toward ``target``, then back into the box of +-epsilon around ``original``
+    and into 0..255. Returns p(target) before the step. Notebook 04."""
+    grad, loss, p = input_gradient(attack_loss, model)(image.value, np.int32(target))
+    image.assign(image - step_size * ops.sign(grad))
+    image.assign(ops.clip(image, original - epsilon, original + epsilon))
+    image.assign(ops.clip(image, 0.0, 255.0))
+    return float(p)
 
 
 def attack(model, image, target, epsilon=2.0, steps=20, step_size=None, stop_at=0.9):
     """A targeted iterative attack within ``epsilon`` (0..255 units) of ``image``,
     steps of ``step_size`` (default epsilon / 4); it stops once p(target) on the
     8-bit image reaches ``stop_at``. Notebook 04."""
-    original = tf.constant(np.round(image)[None], tf.float32)
-    adversarial = tf.Variable(original)
+    original = np.round(image)[None].astype("float32")
+    adversarial = keras.Variable(original)
     step_size = step_size or max(epsilon / 4, 0.25)
     start, probs = time.perf_counter(), []
     for i in range(steps):
-        before = adversarial.numpy()
-        p = attack_step(model, adversarial, original, tf.constant(target),
-                        tf.constant(epsilon, tf.float32), tf.constant(step_size, tf.float32))
-        probs.append(float(p))
+        before = ops.convert_to_numpy(adversarial)
+        probs.append(attack_step(model, adversarial, original, target, epsilon, step_size))
         if probs[-1] >= stop_at:          # p was measured before the step: keep that image
             adversarial.assign(before)
             break
-    image = np.round(adversarial[0].numpy())
+    image = np.round(ops.convert_to_numpy(adversarial)[0])
     return OptimizeResult(image, {"prob": probs}, [], time.perf_counter() - start, len(probs))
 
 
 def fgsm(model, image, target, epsilon=2.0):
     """The fast gradient sign method: one step of the attack, of size epsilon.
     Notebook 04."""
-    original = tf.constant(np.round(image)[None], tf.float32)
-    adversarial = tf.Variable(original)
-    attack_step(model, adversarial, original, tf.constant(target),
-                tf.constant(epsilon, tf.float32), tf.constant(epsilon, tf.float32))
-    return np.round(adversarial[0].numpy())
+    original = np.round(image)[None].astype("float32")
+    adversarial = keras.Variable(original)
+    attack_step(model, adversarial, original, target, epsilon, epsilon)
+    return np.round(ops.convert_to_numpy(adversarial)[0])
 
 
 def parse_epsilon(text) -> float:
