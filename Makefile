@@ -1,15 +1,30 @@
 # The course's two commands (see README.md):
 #   make course   set up .venv and run every notebook headless into output/
-#   make test     set up .venv and run all tests (unit tests + nbval on every notebook)
+#   make test     set up .venv and run all tests (unit tests + nbval on every notebook,
+#                 on TensorFlow, and notebooks 01, 03, 04 and the lab on PyTorch and JAX)
+# BACKEND=torch or BACKEND=jax runs the course on another Keras backend (installed first).
 PYTHON ?= python3
+BACKEND ?= $(or $(KERAS_BACKEND),tensorflow)
+TORCH_INDEX ?=
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 OUT    ?= output
 export TL_DATA_DIR ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data),)
 
-.PHONY: setup course slides test unit notebooks bench clean
+.PHONY: setup backends course slides test unit notebooks other-backends bench clean
 
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed $(if $(filter torch jax,$(BACKEND)),$(VENV)/.installed-$(BACKEND))
+
+backends: $(VENV)/.installed-torch $(VENV)/.installed-jax
+
+$(VENV)/.installed-torch: requirements-torch.txt $(VENV)/.installed
+	$(BIN)/python -m pip install -q -r requirements-torch.txt \
+		$(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX))
+	touch $@
+
+$(VENV)/.installed-jax: requirements-jax.txt $(VENV)/.installed
+	$(BIN)/python -m pip install -q -r requirements-jax.txt
+	touch $@
 
 $(VENV)/.installed: requirements.txt pyproject.toml jupyter-config/jupyter_server_config.json
 	$(PYTHON) -m venv $(VENV)
@@ -21,13 +36,23 @@ $(VENV)/.installed: requirements.txt pyproject.toml jupyter-config/jupyter_serve
 	touch $@
 
 course: setup
-	$(BIN)/python -m helpers course --out $(OUT)
+	$(BIN)/python -m helpers course --out $(OUT) --backend $(BACKEND)
 
 slides: setup
 	$(BIN)/python -m helpers slides $(or $(wildcard $(OUT)/*.ipynb),$(wildcard notebooks/*.ipynb lab/*.ipynb)) --out $(OUT)/slides
 
-test: setup
-	TL_PROFILE=quick $(BIN)/python -m pytest tests notebooks lab --nbval-lax --nbval-current-env -p no:cacheprovider --durations=15
+# The full suite on TensorFlow, then the backend runs (a missing backend fails them).
+test: setup backends
+	TL_PROFILE=quick KERAS_BACKEND=tensorflow $(BIN)/python -m pytest tests notebooks lab --nbval-lax --nbval-current-env -p no:cacheprovider --durations=15
+	$(MAKE) other-backends
+
+OTHER_NOTEBOOKS = notebooks/01_feature_extraction.ipynb notebooks/03_ideal_cat.ipynb \
+	notebooks/04_adversarial_dog.ipynb lab/solution.ipynb
+other-backends: backends
+	for b in torch jax; do \
+		TL_PROFILE=quick KERAS_BACKEND=$$b $(BIN)/python -m pytest $(OTHER_NOTEBOOKS) \
+			--nbval-lax --nbval-current-env -p no:cacheprovider --durations=5 || exit 1; \
+	done
 
 unit: setup
 	$(BIN)/python -m pytest tests

@@ -11,24 +11,31 @@ kept where positive, is the heat map.
 from __future__ import annotations
 
 import numpy as np
-import tensorflow as tf
+from keras import ops
+
+from helpers.gradients import input_gradient
+
+
+def class_score(score_fn, maps, class_index):
+    """The log-probability of ``class_index`` that ``score_fn`` (feature maps ->
+    class probabilities) gives ``maps``: the score Grad-CAM differentiates (its
+    gradient does not vanish when p is near 1). Returns ``(score, probs)``. The
+    same on every backend. Notebook 05."""
+    probs = score_fn(maps)
+    return ops.log(probs[0, class_index] + 1e-7), probs
 
 
 def gradcam(feature_maps, score_fn, class_index=None) -> np.ndarray:
     """The Grad-CAM heat map (h, w), in 0..1, of ``feature_maps`` (1, h, w, c) for
-    ``score_fn`` (feature maps -> class probabilities). ``class_index`` defaults to
-    the predicted class."""
-    maps = tf.convert_to_tensor(feature_maps, tf.float32)
-    with tf.GradientTape() as tape:
-        tape.watch(maps)
-        probs = score_fn(maps)
-        if class_index is None:
-            class_index = int(tf.argmax(probs[0]))
-        # the log of the probability: its gradient does not vanish when p is near 1
-        score = tf.math.log(probs[0, class_index] + 1e-7)
-    grads = tape.gradient(score, maps)[0]
-    weights = tf.reduce_mean(grads, axis=(0, 1))
-    cam = tf.nn.relu(tf.reduce_sum(maps[0] * weights, axis=-1)).numpy()
+    ``score_fn``. ``class_index`` defaults to the predicted class. The gradient
+    comes from notebook 03's ``input_gradient``, in this backend's idiom.
+    Notebook 05."""
+    maps = np.asarray(ops.convert_to_numpy(feature_maps), np.float32)
+    if class_index is None:
+        class_index = int(ops.convert_to_numpy(score_fn(maps))[0].argmax())
+    grads, _, _ = input_gradient(class_score, score_fn)(maps, np.int32(class_index))
+    weights = ops.convert_to_numpy(grads)[0].mean(axis=(0, 1))   # one weight per channel
+    cam = np.maximum((maps[0] * weights).sum(axis=-1), 0)   # only what argues for the class
     top = cam.max()
     return cam / top if top > 0 else cam
 
@@ -41,7 +48,7 @@ def heatmap(bottom, score_fn, image, class_index=None) -> np.ndarray:
     size = bottom.input_shape[1]
     maps = bottom(np.asarray(image, np.float32)[None], training=False)
     cam = gradcam(maps, score_fn, class_index)
-    return tf.image.resize(cam[..., None], (size, size), method="bilinear").numpy()[..., 0]
+    return ops.convert_to_numpy(ops.image.resize(cam[..., None], (size, size)))[..., 0]
 
 
 def overlay(image, cam, alpha=0.45) -> np.ndarray:

@@ -173,7 +173,9 @@ class WorkerServer:
     process per submission. :meth:`run` enforces the limits from outside."""
 
     def __init__(self):
-        env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "MALLOC_ARENA_MAX": "2"}
+        # TensorFlow whatever the student's shell says: grades must not depend on it
+        env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "MALLOC_ARENA_MAX": "2",
+               "KERAS_BACKEND": "tensorflow"}
         self.proc = subprocess.Popen([sys.executable, "-m", "helpers.gradeworker"],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.DEVNULL, env=env, text=True, bufsize=1)

@@ -18,11 +18,9 @@ word (tests/test_one_source.py fails when they differ).
 
 from __future__ import annotations
 
-import weakref
+import functools
 
 import keras
-
-_STEPS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 # Notebook 03's cells, word for word.
@@ -71,14 +69,11 @@ def jax_gradient(loss_fn):
     return gradient
 
 
+@functools.cache  # one step per model and loss: traced or compiled once, then reused
 def input_gradient(loss, model):
     """The running backend's gradient step for ``loss(model, image, *args) ->
-    (loss, aux)``, made once per model and loss (so it is traced or compiled once)
-    and forgotten with the model. Notebook 03."""
-    steps = _STEPS.setdefault(model, {})
-    if loss not in steps:
-        ref = weakref.ref(model)  # the step must not keep its model alive
-        make = {"tensorflow": tensorflow_gradient, "torch": torch_gradient,
-                "jax": jax_gradient}[keras.backend.backend()]
-        steps[loss] = make(lambda image, *args: loss(ref(), image, *args))
-    return steps[loss]
+    (loss, aux)``: a function ``step(image, *args) -> (gradient, loss, aux)``.
+    Notebook 03."""
+    make = {"tensorflow": tensorflow_gradient, "torch": torch_gradient,
+            "jax": jax_gradient}[keras.backend.backend()]
+    return make(lambda image, *args: loss(model, image, *args))

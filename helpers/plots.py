@@ -44,7 +44,7 @@ def show_feature_maps(model, image, layer_names, channels=6, size=1.8):
                              figsize=(size * (channels + 1), size * len(layer_names)),
                              squeeze=False)
     for row, (name, fmap) in enumerate(zip(layer_names, maps)):
-        fmap = np.asarray(fmap)[0]
+        fmap = keras.ops.convert_to_numpy(fmap)[0]
         axes[row, 0].imshow(np.clip(image, 0, 255).astype(np.uint8))
         axes[row, 0].set_title(f"{name}\n{fmap.shape[0]}x{fmap.shape[1]}x{fmap.shape[2]}",
                                fontsize=8)

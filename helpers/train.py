@@ -13,7 +13,6 @@ from pathlib import Path
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from helpers import backbones
 
@@ -66,14 +65,6 @@ def build_classifier(head, backbone_name="efficientnet_lite0", image_size=None, 
     return keras.Model(inputs, outputs, name=f"{backbone_name}_classifier"), backbone
 
 
-def default_strategy():
-    """MirroredStrategy on a machine with several GPUs, else the default one. Notebook 02."""
-    gpus = tf.config.list_logical_devices("GPU")
-    if len(gpus) > 1:
-        return tf.distribute.MirroredStrategy()
-    return tf.distribute.get_strategy()
-
-
 # The next two functions are notebook 02's `#@save` cells word for word.
 
 def augmentation(seed=42):
@@ -100,7 +91,7 @@ def unfreeze_top(backbone, from_layer):
 
 
 def evaluate_probs(model, files, image_size=None, batch_size=32) -> np.ndarray:
-    """Class probabilities of a full model on image files (tf.data, tf.function).
+    """Class probabilities of a full model on image files (tf.data, compiled inference).
     ``image_size`` defaults to the model's input size. Notebook 02, the grader."""
     from helpers.features import extract_features
 

@@ -25,6 +25,7 @@ import numpy as np
 import tensorflow as tf
 
 from helpers import backbones, settings
+from helpers.features import feature_extractor
 
 CUTS = {"efficientnet_lite0": "block10_add"}   # the input of the last two stages
 
@@ -44,28 +45,27 @@ def split_backbone(name="efficientnet_lite0", image_size=224, cut=None):
     return bottom, top
 
 
-def as_images(x, size: int) -> tf.Tensor:
+def as_images(x, size: int) -> np.ndarray:
     """uint8 arrays (N, H, W, 1 or 3) as float RGB in 0..255 at ``size`` (antialiased
-    when shrinking, bilinear when growing)."""
+    when shrinking, bilinear when growing), as a NumPy array (TensorFlow resizes, on
+    any backend: plumbing, not the lesson)."""
     x = tf.cast(tf.convert_to_tensor(x), tf.float32)
     if x.shape[-1] == 1:
         x = tf.repeat(x, 3, axis=-1)
     if x.shape[1] != size or x.shape[2] != size:
         x = tf.image.resize(x, (size, size), method="bilinear", antialias=True)
-    return x
+    return x.numpy()
 
 
 def run_batched(model, x, size, batch_size=64, progress=True, desc="features") -> np.ndarray:
     """``model`` over uint8 arrays in batches (resized to ``size``), in inference mode."""
-    from helpers.features import feature_extractor
-
     run = feature_extractor(model)
     starts = range(0, len(x), batch_size)
     if progress:
         from tqdm.auto import tqdm
 
         starts = tqdm(starts, desc=desc, unit="batch", leave=False)
-    out = [run(as_images(x[s:s + batch_size], size)).numpy() for s in starts]
+    out = [run(as_images(x[s:s + batch_size], size)) for s in starts]
     return np.concatenate(out) if out else np.zeros((0,), "float32")
 
 
@@ -94,12 +94,10 @@ def cached_activations(name, x, image_size, cut=None, progress=True, bottom=None
 
 def pooled(top, activations, batch_size=256) -> np.ndarray:
     """Frozen features: the top over cached activations."""
-    from helpers.features import feature_extractor
-
     run = feature_extractor(top)
     # float16 to float32 in NumPy: TensorFlow's cast of half floats logs a oneDNN
     # notice on CPUs without AVX-512
-    return np.concatenate([run(np.asarray(activations[s:s + batch_size], np.float32)).numpy()
+    return np.concatenate([run(np.asarray(activations[s:s + batch_size], np.float32))
                            for s in range(0, len(activations), batch_size)])
 
 
@@ -201,7 +199,7 @@ def train_scratch(x, y, x_val, y_val, num_classes, size=None, epochs=15, batch_s
     """:func:`scratch_cnn` on uint8 arrays (resized to ``size`` when given).
     Returns ``(model, history, seconds)``, the best epoch by validation loss kept."""
     size = size or x.shape[1]
-    xs, xv = _pixels(x, size).numpy(), _pixels(x_val, size).numpy()
+    xs, xv = _pixels(x, size), _pixels(x_val, size)
     model = scratch_cnn(xs.shape[1:], num_classes, seed=seed)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
@@ -213,16 +211,17 @@ def train_scratch(x, y, x_val, y_val, num_classes, size=None, epochs=15, batch_s
 def predict_scratch(model, x, batch_size=256) -> np.ndarray:
     """Class probabilities of a scratch CNN on uint8 arrays."""
     size = model.input_shape[1]
-    return np.concatenate([model(_pixels(x[s:s + batch_size], size), training=False).numpy()
+    run = feature_extractor(model)
+    return np.concatenate([run(_pixels(x[s:s + batch_size], size))
                            for s in range(0, len(x), batch_size)])
 
 
-def _pixels(x, size) -> tf.Tensor:
+def _pixels(x, size) -> np.ndarray:
     """uint8 arrays as float32 at ``size``, keeping their channels (grey stays grey)."""
     x = tf.cast(tf.convert_to_tensor(x), tf.float32)
     if x.shape[1] != size:
         x = tf.image.resize(x, (size, size), method="bilinear", antialias=True)
-    return x
+    return x.numpy()
 
 
 def image_model(inner, input_shape, size, name, rgb=True) -> keras.Model:
@@ -274,7 +273,8 @@ def three_ways(train, val, test, size, backbone="efficientnet_lite0", fine_tune_
     start = time.perf_counter()
     tuned, history, _ = fine_tune(top, head, acts["train"], train.y, acts["val"], val.y,
                                   epochs=fine_tune_epochs, seed=seed)
-    pred = np.concatenate([tuned(acts["test"][i:i + 256].astype("float32")).numpy().argmax(1)
+    run = feature_extractor(tuned)
+    pred = np.concatenate([run(acts["test"][i:i + 256].astype("float32")).argmax(1)
                            for i in range(0, len(test), 256)])
     full = keras.Sequential([bottom, tuned], name="fine_tuned")
     out["fine-tuned top"] = dict(accuracy=accuracy(test.y, pred), pred=pred, history=history,

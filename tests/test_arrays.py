@@ -175,7 +175,7 @@ def test_gradcam_peaks_on_the_object():
     classifier = get_backbone("efficientnet_lite0", include_top=True)
     dense = classifier.get_layer("predictions")
     canvas = np.full((224, 224, 3), 127.0, np.float32)
-    cat = transfer.as_images(skimage.data.chelsea()[None], 96)[0].numpy()
+    cat = transfer.as_images(skimage.data.chelsea()[None], 96)[0]
     for corner in ((0, 0), (128, 128)):
         image = canvas.copy()
         image[corner[0]:corner[0] + 96, corner[1]:corner[1] + 96] = cat

@@ -37,7 +37,8 @@ adv = optimize.fgsm(model, image[0], 1, epsilon=2.0)
 spectrum = rng.normal(0, 0.01, (2, 1, 3, 16, 9)).astype("float32")
 nat = ops.convert_to_numpy(natural.spectrum_image(spectrum))
 probs = features.feature_extractor(model)(image)
-print(json.dumps({"backend": keras.backend.backend(), "loss": float(loss),
+key = features._features_key("efficientnet_lite0", 224, [sys.argv[1]])
+print(json.dumps({"backend": keras.backend.backend(), "loss": float(loss), "key": key,
                   "grad": ops.convert_to_numpy(grad).ravel().tolist(),
                   "fgsm": adv.ravel().tolist(), "natural": nat.ravel().tolist(),
                   "probs": probs.ravel().tolist()}))
@@ -77,6 +78,10 @@ def test_every_backend_computes_what_tensorflow_does(results, backend, key):
     else:
         np.testing.assert_allclose(ours, reference, rtol=1e-3, atol=1e-5 * np.abs(reference).max())
     assert np.abs(np.asarray(results[backend]["grad"])).sum() > 0
+
+
+def test_no_backend_reuses_anothers_cached_features(results):
+    assert len({results[b]["key"] for b in BACKENDS}) == len(BACKENDS)
 
 
 def test_the_fast_jax_depthwise_convolution_is_keras_own():

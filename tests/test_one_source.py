@@ -93,9 +93,10 @@ def test_every_notebook_shows_its_lesson_code():
     expected = {
         "01": {"make_head", "train_head", "build_classifier"},
         "02": {"augmentation", "unfreeze_top"},
-        "03": {"jitter_transform", "loss_and_gradient", "draw", "spectrum_image", "random_view",
-               "spectrum_step", "draw_natural"},
-        "04": {"attack_step", "attack", "fgsm"},
+        "03": {"random_jitter", "jitter_transform", "total_variation", "dream_loss", "draw",
+               "tensorflow_gradient", "torch_gradient", "jax_gradient", "input_gradient",
+               "inverse_rfft2", "spectrum_image", "random_views", "natural_loss", "draw_natural"},
+        "04": {"attack_loss", "attack_step", "attack", "fgsm"},
         "05": {"scratch_cnn", "split_backbone", "fine_tune", "gradcam"},
     }
     for notebook, names in expected.items():

@@ -30,7 +30,7 @@ def test_fine_tuning_runs_under_mirrored_strategy_on_two_cpus():
         images = rng.uniform(0, 255, (16, 64, 64, 3)).astype("float32")
         labels = (images[:, :, :32].mean(axis=(1, 2, 3)) > images[:, :, 32:].mean(axis=(1, 2, 3))).astype("int32")
         import keras
-        with strategy.scope():   # as notebook 02 builds and compiles under a strategy
+        with strategy.scope():   # as the README's GPU section builds and compiles
             head = train.make_head(1280, 2)
             model, backbone = train.build_classifier(head, image_size=64)
             n = train.unfreeze_top(backbone, "block15_expand_conv")

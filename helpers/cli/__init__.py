@@ -320,7 +320,7 @@ def cmd_course(args) -> int:
             kept = course.store_checked(path, env={"TL_PROFILE": args.profile or "quick"})
             print(f"{path}: kept the outputs of {kept} checked cells")
         return 0
-    return course.run_course(args.out, notebooks, args.profile)
+    return course.run_course(args.out, notebooks, args.profile, args.backend)
 
 
 def _add_course(sub):
@@ -329,6 +329,9 @@ def _add_course(sub):
     p.add_argument("--out", default="output")
     p.add_argument("--profile", choices=["quick", "full"], default=None,
                    help="overrides TL_PROFILE for the run")
+    p.add_argument("--backend", choices=["tensorflow", "torch", "jax"], default=None,
+                   help="the Keras backend the notebooks run on (default: KERAS_BACKEND, "
+                        "else tensorflow)")
     p.add_argument("--store-checked", action="store_true",
                    help="(maintainers) refresh the outputs nbval compares, strip the rest")
     p.set_defaults(func=cmd_course)

@@ -150,15 +150,18 @@ def _summary(error) -> str:
     return "failed: " + (last[-1] if last else "error")
 
 
-def run_course(out="output", notebooks=None, profile=None) -> int:
-    """Execute every notebook into ``out``; print a report; return the exit status."""
+def run_course(out="output", notebooks=None, profile=None, backend=None) -> int:
+    """Execute every notebook into ``out`` on the Keras ``backend`` (default:
+    ``KERAS_BACKEND``, else TensorFlow); print a report; return the exit status."""
     from nbconvert import HTMLExporter
 
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    env = {"TL_OUTPUT_DIR": str(out)}
+    backend = backend or os.environ.get("KERAS_BACKEND") or "tensorflow"
+    env = {"TL_OUTPUT_DIR": str(out), "KERAS_BACKEND": backend}
     if profile:
         env["TL_PROFILE"] = profile
+    print(f"Keras backend: {backend}", flush=True)
     results = []
     for path in notebooks or course_notebooks():
         path = Path(path)
@@ -184,7 +187,7 @@ def run_course(out="output", notebooks=None, profile=None) -> int:
         print(f"  {status} ({seconds:.0f} s) -> {target}", flush=True)
         for line in shown:
             print(f"    {line}")
-    print("\nsummary:")
+    print(f"\nsummary (Keras backend: {backend}):")
     for path, status, seconds in results:
         print(f"  {path.name:40} {status} ({seconds:.0f} s)")
     missing = [r for r in results if r[1].startswith(("missing data", "ok, without"))]

@@ -1,0 +1,150 @@
+"""How far each notebook check's figures move across seeds and backends (issue #33).
+
+Every ``assert`` in a notebook compares figures that one run measured. This script
+runs a notebook headless (the quick profile) with its ``SEED`` parameter set to
+each of several seeds, on each Keras backend, and records the figures its asserts
+compare, even when an assert fails (the run goes on past it). Each run appends one
+line to ``benchmarks/results/assert_margins.jsonl``; a run already there is not
+done again, so the sweep can be stopped and resumed, and its table committed as it
+grows. ``--table`` prints, for every check, the range each backend measured and
+the smallest margin any run left: a check should keep only a margin every run
+clears.
+
+Usage:
+  TL_DATA_DIR=../shared/data python benchmarks/assert_margins.py 03 --backends tensorflow --seeds 0 1 2 3 4
+  python benchmarks/assert_margins.py --table
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+
+from helpers.cli.course import execute
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results" / "assert_margins.jsonl"
+
+# notebook -> its checks: (name, expression of the figure, comparison, threshold
+# expression). The expressions are evaluated in the notebook after it ran.
+CHECKS = {
+    "01": ("notebooks/01_feature_extraction.ipynb", [
+        ("test accuracy >= expect", "test_accuracy.value", ">=", "cfg['expect']"),
+        ("worst photo reader >= expect", "min(a.value for a in loader_accuracy.values())", ">=",
+         "cfg['expect']"),
+    ]),
+    "03": ("notebooks/03_ideal_cat.ipynb", [
+        ("plain robust p < 0.5", "plain_row['robust']", "<", "0.5"),
+        ("TV+jitter robust p >= 0.5", "ideal_row['robust']", ">=", "0.5"),
+        ("zebra robust p >= 0.5", "zebra_row['robust']", ">=", "0.5"),
+        ("TV+jitter, Lite1 < 0.5", "ideal_row['lite1']", "<", "0.5"),
+        ("pair, Lite1 >= 0.5", "shared_row['lite1']", ">=", "0.5"),
+        ("pair: Lite2 < Lite1", "shared_row['lite2']", "<", "shared_row['lite1']"),
+        ("spectrum outside > 2 x TV+jitter outside",
+         "natural_row['lite1'] + natural_row['lite2']", ">",
+         "2 * (ideal_row['lite1'] + ideal_row['lite2'])"),
+        ("spectrum pair Lite2 > 2 x pair Lite2", "natural_pair_row['lite2']", ">",
+         "2 * shared_row['lite2']"),
+    ]),
+    "04": ("notebooks/04_adversarial_dog.ipynb", [
+        ("iterative success at 2/255 >= 0.9", "success.value", ">=", "0.9"),
+        ("cat-vs-dog head fooled >= 0.5", "shared.value", ">=", "0.5"),
+        ("Lite1 fooled <= 0.25", "transfer['efficientnet_lite1'].value", "<=", "0.25"),
+        ("Lite2 fooled <= 0.25", "transfer['efficientnet_lite2'].value", "<=", "0.25"),
+    ]),
+}
+
+
+def done() -> set:
+    if not RESULTS.exists():
+        return set()
+    rows = [json.loads(line) for line in RESULTS.read_text().splitlines() if line.strip()]
+    return {(r["notebook"], r["backend"], r["seed"]) for r in rows}
+
+
+def run(key, backend, seed) -> dict:
+    path, checks = CHECKS[key]
+    nb = nbformat.read(ROOT / path, as_version=4)
+    at = next(i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", []))
+    nb.cells.insert(at + 1, nbformat.v4.new_code_cell(f"SEED = {seed}"))
+    # each assert cell may fail: let the run go on past it
+    for cell in nb.cells:
+        if cell.cell_type == "code" and "assert " in cell.source:
+            cell.metadata.setdefault("tags", []).append("raises-exception")
+    probe = "import json\nprint('FIGURES', json.dumps({%s}))" % ", ".join(
+        f"{name!r}: [float({fig}), float({limit})]" for name, fig, _, limit in checks)
+    nb.cells.append(nbformat.v4.new_code_cell(probe))
+    tmp = ROOT / path.replace(".ipynb", f".sweep-{backend}-{seed}.ipynb")
+    nbformat.write(nb, tmp)
+    start = time.perf_counter()
+    try:
+        executed, error = execute(tmp, env={"KERAS_BACKEND": backend, "TL_PROFILE": "quick"})
+    finally:
+        tmp.unlink()
+    if error is not None:
+        raise SystemExit(f"{key} on {backend}, seed {seed}: {str(error)[-2000:]}")
+    text = "".join(o.get("text", "") for o in executed.cells[-1].outputs)
+    figures = json.loads(text.split("FIGURES", 1)[1])
+    return {"notebook": key, "backend": backend, "seed": seed, "figures": figures,
+            "seconds": round(time.perf_counter() - start, 1)}
+
+
+def holds(value, op, limit) -> bool:
+    return {"<": value < limit, "<=": value <= limit, ">": value > limit,
+            ">=": value >= limit}[op]
+
+
+def table() -> None:
+    rows = [json.loads(line) for line in RESULTS.read_text().splitlines() if line.strip()]
+    print("| notebook | check | backend (seeds) | figure: min-max | threshold | smallest margin | holds |")
+    print("|---|---|---|---|---|---|---|")
+    for key, (_, checks) in CHECKS.items():
+        for name, _, op, _ in checks:
+            for backend in ("tensorflow", "torch", "jax"):
+                runs = [r for r in rows if r["notebook"] == key and r["backend"] == backend]
+                if not runs:
+                    continue
+                pairs = [r["figures"][name] for r in runs]
+                figs = [f for f, _ in pairs]
+                margins = [abs(f - lim) if holds(f, op, lim) else -abs(f - lim) for f, lim in pairs]
+                ok = sum(holds(f, op, lim) for f, lim in pairs)
+                limits = sorted({round(lim, 3) for _, lim in pairs})
+                limit = str(limits[0]) if len(limits) == 1 else f"{limits[0]}-{limits[-1]}"
+                seeds = ",".join(str(r["seed"]) for r in runs)
+                print(f"| {key} | {name} | {backend} ({seeds}) | {min(figs):.3f}-{max(figs):.3f} "
+                      f"| {op} {limit} | {min(margins):+.3f} | {ok}/{len(runs)} |")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("notebooks", nargs="*", help="of " + ", ".join(CHECKS))
+    parser.add_argument("--backends", nargs="+", default=["tensorflow"])
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
+    parser.add_argument("--table", action="store_true", help="print the table so far")
+    args = parser.parse_args()
+    if args.table:
+        table()
+        return
+    unknown = set(args.notebooks) - set(CHECKS)
+    if unknown:
+        parser.error(f"no checks listed for {sorted(unknown)}: choose from {list(CHECKS)}")
+    have = done()
+    for key in args.notebooks:
+        for backend in args.backends:
+            for seed in args.seeds:
+                if (key, backend, seed) in have:
+                    continue
+                row = run(key, backend, seed)
+                RESULTS.parent.mkdir(parents=True, exist_ok=True)
+                with RESULTS.open("a") as f:
+                    f.write(json.dumps(row) + "\n")
+                print(f"{key} {backend} seed {seed} ({row['seconds']:.0f} s): {row['figures']}",
+                      flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
