@@ -50,7 +50,8 @@ OTHER_NOTEBOOKS = notebooks/01_feature_extraction.ipynb notebooks/03_ideal_cat.i
 	notebooks/04_adversarial_dog.ipynb lab/solution.ipynb
 other-backends: backends
 	for b in torch jax; do \
-		TL_PROFILE=quick KERAS_BACKEND=$$b $(BIN)/python -m pytest $(OTHER_NOTEBOOKS) \
+		TL_PROFILE=quick TL_BACKBONE_TABLE=efficientnet_lite0 KERAS_BACKEND=$$b \
+		$(BIN)/python -m pytest $(OTHER_NOTEBOOKS) \
 			--nbval-lax --nbval-current-env -p no:cacheprovider --durations=5 || exit 1; \
 	done
 

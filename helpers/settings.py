@@ -98,6 +98,15 @@ def profile() -> str:
     return name
 
 
+def backbone_table() -> list[str] | None:
+    """The backbones notebook 01's table compares, ``$TL_BACKBONE_TABLE`` (names
+    separated by commas); ``None`` (the default): every one whose weights are here.
+    ``make test`` sets it to ``efficientnet_lite0`` for its runs on PyTorch and JAX,
+    whose features of Lite1 and Lite2 would cost CI about 4 minutes each."""
+    value = _env("TL_BACKBONE_TABLE")
+    return [name.strip() for name in value.split(",") if name.strip()] if value else None
+
+
 # ---------------------------------------------------------------- files
 
 def file_hash(path, algorithm: str = "sha256") -> str:
