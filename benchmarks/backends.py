@@ -3,7 +3,7 @@
 For TensorFlow, PyTorch and JAX, each in its own process (Keras picks its backend
 at import), one after the other in one run of this script:
 
-* notebook 01's features: Lite0 on the first 256 photos of
+* notebook 01's features: Lite0 on 256 photos (seeded) of
   ``cats_and_dogs_filtered`` (decode included, through the course's pipeline);
 * one fine-tuning epoch as notebook 02 runs it: Lite0 from ``block13_expand_conv``
   unfrozen (BatchNorm frozen), a head, ``fit`` on 256 photos in memory, batch 32;
@@ -39,7 +39,8 @@ def timed(fn):
 out = {"backend": keras.backend.backend()}
 photos = lessons.cats_and_dogs("quick")
 files, labels = photos.part("train")
-files, labels = files[:256], labels[:256]
+pick = np.random.default_rng(0).permutation(len(files))[:256]   # both classes
+files, labels = [files[i] for i in pick], np.asarray(labels)[pick]
 backbone = backbones.get_backbone("efficientnet_lite0")
 out["features"] = timed(lambda: features.extract_features(backbone, files, 224, progress=False))
 images = pipeline.load_images(files, 224)
