@@ -29,7 +29,7 @@ import time
 import keras
 import numpy as np
 
-from helpers import arrays, metrics, transfer
+from helpers import arrays, features, metrics, transfer
 
 # notebook 05's quick profile
 TRAIN = {"mnist": None, "fashion_mnist": 4000, "cifar10": 4000, "chest_xray": None}
@@ -81,7 +81,7 @@ def fine_tune_rows(name, train, val, test):
         start = time.perf_counter()
         tuned, _, _ = transfer.fine_tune(top, head, acts["train"], train.y, acts["val"], val.y,
                                          **kw)
-        pred = np.concatenate([tuned(acts["test"][i:i + 256].astype("float32")).numpy().argmax(1)
+        pred = np.concatenate([features.feature_extractor(tuned)(acts["test"][i:i + 256].astype("float32")).argmax(1)
                                for i in range(0, len(test), 256)])
         fixed, broken, p = metrics.mcnemar(test.y, frozen, pred)
         verdict = "no difference shown" if p >= 0.05 else "pays" if fixed > broken else "hurts"

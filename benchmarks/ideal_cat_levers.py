@@ -121,15 +121,15 @@ def draw(recipe, seed, steps, networks, target):
         keras.optimizers.schedules.CosineDecay(recipe["lr"], steps, alpha=0.1))
 
     @tf.function
-    def step(i):
+    def step(transforms, gains):
         with tf.GradientTape() as tape:
             image = to_pixels(variable)
             loss = recipe["tv"] * tf.reduce_sum(tf.image.total_variation(image)) / (
                 224 * 224 * recipe["batch"])
             # several random views of each image per step
-            view = natural.random_view(tf.repeat(image, recipe["views"], axis=0),
-                                       tf.stack([seed, i]), recipe["crop_min"],
-                                       recipe["colour"], recipe["shift"])
+            view = optimize.jitter_transform(tf.repeat(image, recipe["views"], axis=0),
+                                             transforms)
+            view = (view - 127.5) * gains + 127.5
             for stats_model, bns in with_stats:
                 size = stats_model.input_shape[1]
                 x = view if size == 224 else tf.image.resize(view, (size, size))
@@ -144,8 +144,10 @@ def draw(recipe, seed, steps, networks, target):
             variable.assign(tf.clip_by_value(variable, 0.0, 255.0))
 
     t0 = time.perf_counter()
-    for i in range(steps):
-        step(tf.constant(i))
+    views = recipe["views"] * recipe["batch"]
+    for i in range(steps):   # the views of step i: NumPy, seeded [seed, i], as the course draws
+        step(*natural.random_views(np.random.default_rng([seed, i]), views, 224,
+                                   recipe["crop_min"], recipe["colour"], recipe["shift"]))
     seconds = (time.perf_counter() - t0) / recipe["batch"]
     return [np.round(x) for x in to_pixels(variable).numpy()], seconds
 

@@ -11,6 +11,7 @@ Usage: python benchmarks/optimizer_speed.py [--dogs N]
 import argparse
 import time
 
+import keras
 import numpy as np
 
 from helpers import backbones, folders, optimize, sources
@@ -53,7 +54,7 @@ def main():
         x = np.round(load_image(f))
         adv = optimize.attack(model, x, tabby, epsilon=2.0).image
         assert np.abs(adv - x).max() <= 2.0
-        hits += int(model(adv[None]).numpy().argmax()) == tabby
+        hits += int(keras.ops.convert_to_numpy(model(adv[None])).argmax()) == tabby
     seconds = time.perf_counter() - start
     print(f"attack at 2/255 toward tabby: {hits}/{len(dogs)} dogs = {hits / len(dogs):.1%} "
           f"success, {seconds / len(dogs):.2f} s per image")

@@ -45,7 +45,7 @@ def cmd_predict(args) -> int:
             _err(str(e))
             failed += 1
             continue
-        probs = run(image[None]).numpy()
+        probs = run(image[None])
         if names:
             order = probs[0].argsort()[::-1][:args.top]
             top = [{"index": int(i), "label": names[i], "prob": float(probs[0, i])} for i in order]
@@ -181,6 +181,7 @@ def cmd_dream(args) -> int:
     from helpers.labels import CAT_CLASSES, imagenet_labels
     from helpers.natural import draw_natural
     from helpers.optimize import draw, robust_probability
+    import keras
 
     target = _class_or_exit(args.cls)
     if target is None:
@@ -200,7 +201,7 @@ def cmd_dream(args) -> int:
                       seed=args.seed, size=model.input_shape[1])
     path = save_png(result.image, args.out)
     saved = load_image(path, size=None)          # judge the 8-bit PNG, not the float image
-    probs = model(saved[None], training=False).numpy()[0]
+    probs = keras.ops.convert_to_numpy(model(saved[None], training=False))[0]
     labels = imagenet_labels()
     robust = robust_probability(model, saved, target, seed=args.seed)
     report = {"class": {"index": target, "label": labels[target]},
@@ -228,6 +229,7 @@ def cmd_attack(args) -> int:
     from helpers.images import ImageError, load_image, save_png
     from helpers.labels import imagenet_labels
     from helpers.optimize import attack, parse_epsilon
+    import keras
 
     target = _class_or_exit(args.target)
     if target is None:
@@ -245,7 +247,7 @@ def cmd_attack(args) -> int:
     labels = imagenet_labels()
 
     def top(x):
-        probs = model(x[None], training=False).numpy()[0]
+        probs = keras.ops.convert_to_numpy(model(x[None], training=False))[0]
         i = int(probs.argmax())
         return {"index": i, "label": labels[i], "prob": float(probs[i])}, probs
 
