@@ -28,15 +28,20 @@ def _failed(model_path, test_dir, message) -> dict:
 
 def grade(model_path, test_dir, min_top1=MIN_TOP1, min_top3=MIN_TOP3, timeout=300.0,
           memory_mb=4000) -> dict:
-    """Grade a ``.keras`` classifier on ``test_dir``; returns a JSON-ready dict."""
+    """Grade a ``.keras`` classifier on ``test_dir`` (a folder of Oxford-named photos,
+    or a list of their paths); returns a JSON-ready dict. The lab."""
     from helpers.folders import oxford_label
     from helpers.metrics import top_k
 
-    model_path, test_dir = Path(model_path), Path(test_dir)
+    model_path = Path(model_path)
+    listed = isinstance(test_dir, (list, tuple))
     try:
-        test = load_test_set(test_dir)
+        test = load_test_set(list(test_dir) if listed else Path(test_dir))
     except (FileNotFoundError, NotADirectoryError, ValueError) as e:
-        return _failed(model_path, test_dir, f"test folder: {e}")
+        return _failed(model_path, f"{len(test_dir)} listed photos" if listed else test_dir,
+                       f"test photos: {e}")
+    if listed:   # named by what it is: the report shows no list of paths
+        test_dir = f"{len(test_dir)} listed photos in {test.root}"
     with tempfile.TemporaryDirectory(prefix="tl-grade-") as tmp:
         row = grade_one(model_path.stem, model_path, test, Path(tmp), timeout, memory_mb,
                         keep_outputs=True)

@@ -82,7 +82,12 @@ def unfreeze_top(backbone, from_layer):
     backbone.trainable = True
     names = [layer.name for layer in backbone.layers]
     if from_layer not in names:
-        raise ValueError(f"{backbone.name} has no layer {from_layer!r}: see backbone.summary()")
+        # a keras.applications backbone sits one level down, behind its preprocessing
+        inner = [layer for layer in backbone.layers
+                 if from_layer in [sub.name for sub in getattr(layer, "layers", [])]]
+        if not inner:
+            raise ValueError(f"{backbone.name} has no layer {from_layer!r}: see backbone.summary()")
+        return unfreeze_top(inner[0], from_layer)
     start = names.index(from_layer)
     for i, layer in enumerate(backbone.layers):
         is_batchnorm = isinstance(layer, keras.layers.BatchNormalization)

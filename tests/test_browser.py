@@ -11,6 +11,7 @@ Needs Debian's ``chromium`` and the ``playwright`` package (see README.md); wher
 either is missing the tests are skipped with a message saying what to install.
 """
 
+import json
 import os
 import shutil
 import socket
@@ -125,6 +126,23 @@ def _dialogs(page) -> list:
     return [text.strip()[:300] for text in page.locator(".jp-Dialog").all_inner_texts()]
 
 
+def _answer_first_question(page, notebook="01"):
+    """Click the right and then a wrong option of the notebook's first pre-check
+    question, as a student does; returns what each opened, and the question."""
+    from helpers import quiz
+
+    question = quiz.questions(notebook, "pre")[0]
+    texts = []
+    for index in (question["answer"], (question["answer"] + 1) % len(question["options"])):
+        option = page.locator(".jp-OutputArea-output details").filter(
+            has=page.locator("summary", has_text=question["options"][index])).first
+        option.scroll_into_view_if_needed()
+        option.locator("summary").click()
+        texts.append(option.inner_text())
+    page.screenshot(path=str(ARTIFACTS / "jupyterlab-01-quiz.png"), full_page=False)
+    return texts[0], texts[1], question
+
+
 def test_notebook_01_runs_in_jupyterlab(browser, jupyterlab):
     url, token, root = jupyterlab
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
@@ -156,6 +174,7 @@ def test_notebook_01_runs_in_jupyterlab(browser, jupyterlab):
             raise
         page.wait_for_selector(KERNEL_IDLE, timeout=60_000)
         page.screenshot(path=str(ARTIFACTS / "jupyterlab-01.png"), full_page=False)
+        right_text, wrong_text, question = _answer_first_question(page)
         errors = page.locator(".jp-OutputArea-output[data-mime-type="
                               "'application/vnd.jupyter.error']").count()
         stderr = " ".join(page.locator(".jp-OutputArea-output[data-mime-type="
@@ -166,6 +185,9 @@ def test_notebook_01_runs_in_jupyterlab(browser, jupyterlab):
     finally:
         page.close()
     assert not dialogs, f"JupyterLab shows a dialog: {dialogs}"
+    # the self-check answered by clicking: the right option says so, a wrong one explains
+    assert "Right." in right_text and question["explain"] in right_text, right_text
+    assert "Not quite." in wrong_text and question["explain"] in wrong_text, wrong_text
     assert errors == 0, "a cell shows an error"
     assert "Traceback" not in stderr and "Warning" not in stderr, stderr[:1000]
     assert images >= 5, f"only {images} of the 5 figures rendered"
@@ -209,10 +231,32 @@ def test_slides_open_offline_and_advance(browser, tmp_path):
 LESSON_DECKS = sorted((REPO / "notebooks").glob("0*.ipynb")) + [REPO / "lab" / "solution.ipynb"]
 
 
+# Every slide of a deck, visited in turn: its height against the deck's, the smallest
+# code font on it, and reveal.js's scale for the window.
+SLIDE_SIZES = """() => {
+  const out = [];
+  const stacks = Reveal.getHorizontalSlides();
+  for (let h = 0; h < stacks.length; h++) {
+    const n = stacks[h].querySelectorAll(':scope > section').length || 1;
+    for (let v = 0; v < n; v++) {
+      Reveal.slide(h, v);
+      const slide = Reveal.getCurrentSlide();
+      const fonts = [...slide.querySelectorAll('pre')].map(p => parseFloat(getComputedStyle(p).fontSize));
+      out.push({where: `${h + 1}.${v + 1}`, height: slide.scrollHeight,
+                font: fonts.length ? Math.min(...fonts) : null,
+                wide: [...slide.querySelectorAll('pre')].filter(p => p.scrollWidth > p.clientWidth + 1).length,
+                first: slide.innerText.trim().split('\\n')[0].slice(0, 60)});
+    }
+  }
+  return {slides: out, limit: Reveal.getConfig().height, scale: Reveal.getScale()};
+}"""
+
+
 @pytest.mark.parametrize("notebook", LESSON_DECKS, ids=lambda p: p.stem[:2])
-def test_every_lesson_cell_fits_its_slide(browser, tmp_path, notebook):
-    """The code each notebook writes out (issue #25) is readable on a slide: no code
-    block runs off the right edge of a 1280 x 800 deck."""
+def test_every_slide_fits_1280_by_800(browser, tmp_path, notebook):
+    """Every slide of every lesson deck fits a 1280 x 800 window in both directions,
+    unscaled below 0.8, its code at 16 px or more (issue #34): a long section goes on
+    downward in subslides, and no code block runs off the right edge."""
     from helpers.cli.slides import write_slides
 
     deck = write_slides([notebook], tmp_path)[0]
@@ -220,10 +264,17 @@ def test_every_lesson_cell_fits_its_slide(browser, tmp_path, notebook):
     try:
         page.goto(deck.as_uri())
         page.wait_for_function("() => window.Reveal && Reveal.isReady()", timeout=30_000)
-        wide = page.evaluate(
-            "() => [...document.querySelectorAll('.reveal pre')]"
-            ".filter(p => p.scrollWidth > p.clientWidth + 1)"
-            ".map(p => p.innerText.split('\\n')[0].slice(0, 80))")
+        sizes = page.evaluate(SLIDE_SIZES)
     finally:
         page.close()
-    assert wide == [], f"{len(wide)} code blocks run off the slide's edge: {wide}"
+    slides, limit = sizes["slides"], sizes["limit"]
+    assert sizes["scale"] >= 0.8, f"reveal.js scales the deck to {sizes['scale']:.2f}"
+    tall = [(s["where"], s["height"], s["first"]) for s in slides if s["height"] > limit]
+    assert not tall, f"{len(tall)} slides taller than {limit} px: {tall}"
+    small = [(s["where"], s["font"]) for s in slides if s["font"] is not None and s["font"] < 16]
+    assert not small, f"code under 16 px: {small}"
+    wide = [s["where"] for s in slides if s["wide"]]
+    assert not wide, f"code runs off the right edge on slides {wide}"
+    sections = [c for c in json.loads(notebook.read_text())["cells"]
+                if c["cell_type"] == "markdown" and "".join(c["source"]).startswith("## ")]
+    assert len(slides) >= len(sections), (len(slides), len(sections))

@@ -55,3 +55,16 @@ def test_grade_command_reports_failure_without_crashing(tmp_path, pets_mini):
                          timeout=300)
     assert out.returncode == 1 and "FAIL (score 0)" in out.stdout
     assert "Traceback" not in out.stderr
+
+
+def test_grades_a_list_of_photos_as_their_folder(breed_model, tmp_path):
+    """The lab grades its own test split by listing its photos: no folder of links."""
+    path, test_dir, split, _ = breed_model
+    photos = sorted(str(p) for p in test_dir.iterdir())
+    folder = grade(path, test_dir)
+    listed = grade(path, photos + [str(tmp_path / "Bengal_999.jpg")])   # one that is gone
+    assert listed["images"] == folder["images"] == len(split.test)
+    assert (listed["top1"], listed["top3"]) == (folder["top1"], folder["top3"])
+    assert "listed photos" in listed["test_dir"]
+    empty = grade(path, [])
+    assert empty["score"] == 0 and "no test photos listed" in empty["error"]

@@ -97,7 +97,8 @@ def test_every_notebook_shows_its_lesson_code():
                "tensorflow_gradient", "torch_gradient", "jax_gradient", "input_gradient",
                "inverse_rfft2", "spectrum_image", "random_views", "natural_loss", "draw_natural"},
         "04": {"attack_loss", "attack_step", "attack", "fgsm"},
-        "05": {"scratch_cnn", "split_backbone", "fine_tune", "gradcam"},
+        "05": {"scratch_cnn", "fit_best", "train_scratch", "split_backbone", "frozen_head",
+               "fine_tune", "image_model", "class_score", "gradcam"},
     }
     for notebook, names in expected.items():
         assert names <= saved.get(notebook, set()), (notebook, names - saved.get(notebook, set()))

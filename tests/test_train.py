@@ -64,6 +64,23 @@ def test_unfreeze_keeps_batchnorm_frozen():
         train.unfreeze_top(backbone, "block99_expand_conv")
 
 
+def test_unfreeze_reaches_a_nested_keras_application():
+    """keras.applications backbones sit one level down, behind their preprocessing
+    (backbones._keras_application): UNFREEZE_FROM names a layer of the inner model."""
+    import keras
+
+    inner = keras.applications.MobileNetV2(include_top=False, weights=None, alpha=0.35,
+                                           input_shape=(64, 64, 3), pooling="avg")
+    inputs = keras.Input((64, 64, 3))
+    backbone = keras.Model(inputs, inner(keras.layers.Rescaling(1 / 127.5, -1)(inputs)))
+    n = train.unfreeze_top(backbone, "block_16_expand")
+    assert n > 0 and n == len(backbone.trainable_weights)
+    assert not inner.get_layer("block_15_expand").trainable
+    assert inner.get_layer("block_16_expand").trainable
+    assert not any(isinstance(layer, keras.layers.BatchNormalization) and layer.trainable
+                   for layer in inner.layers)
+
+
 def test_linear_head_reproduces_logistic_regression():
     from sklearn.linear_model import LogisticRegression
 

@@ -360,6 +360,34 @@ def _add_slides(sub):
     p.set_defaults(func=cmd_slides)
 
 
+def cmd_quiz(args) -> int:
+    import json
+
+    from helpers import quiz
+
+    try:
+        items = quiz.questions(args.notebook, args.when)
+    except FileNotFoundError as e:
+        _err(str(e))
+        return 2
+    if args.json:
+        print(json.dumps(items, indent=1, ensure_ascii=False))
+    else:
+        print(quiz.to_markdown(items, "Self-checks of the course", answers=not args.no_answers))
+    return 0
+
+
+def _add_quiz(sub):
+    p = sub.add_parser("quiz", help="the lessons' self-check questions: a printable sheet or JSON")
+    p.add_argument("--notebook", choices=["01", "02", "03", "04", "05", "lab"], default=None)
+    p.add_argument("--when", choices=["pre", "post"], default=None)
+    form = p.add_mutually_exclusive_group()
+    form.add_argument("--markdown", action="store_true", help="a printable sheet (the default)")
+    form.add_argument("--json", action="store_true", help="every question with its answer")
+    p.add_argument("--no-answers", action="store_true", help="leave the answer key off the sheet")
+    p.set_defaults(func=cmd_quiz)
+
+
 def _add_own(sub):
     from helpers.cli.own import add_commands
 
@@ -367,7 +395,7 @@ def _add_own(sub):
 
 
 _ADDERS = [_add_predict, _add_data, _add_optimize, _add_grade, _add_own, _add_course,
-           _add_slides]
+           _add_slides, _add_quiz]
 
 
 def build_parser() -> argparse.ArgumentParser:

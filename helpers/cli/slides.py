@@ -2,7 +2,8 @@
 
 Each notebook becomes a reveal.js deck (nbconvert's ``SlidesExporter``), one
 slide per section: cells carry ``slideshow`` metadata (a heading starts a slide,
-a long code cell is a fragment). reveal.js itself is copied from the
+a long code cell is a fragment), and a section too tall for one slide goes on
+downward in subslides (``fit_slides``). reveal.js itself is copied from the
 ``sphinx-revealjs`` package, installed with the course, into ``DIR/reveal.js``,
 so the decks open offline straight from the disk: no CDN, no server.
 """
@@ -28,6 +29,47 @@ def reveal_js() -> Path:
     return folder
 
 
+# What a cell takes on a 1100 x 760 slide, in pixels, measured in Chromium on the
+# course's decks (tests/test_browser.py checks every slide fits).
+SLIDE_HEIGHT = 700
+MARKDOWN_LINE, TABLE_ROW, CODE_LINE, CELL_PADDING, FIGURE = 31, 45, 22, 30, 560
+
+
+def cell_height(cell) -> int:
+    """A cell's height on a slide, estimated from its source and outputs."""
+    lines = max(1, cell.source.count("\n") + 1)
+    if cell.cell_type == "markdown":
+        rows = [line for line in cell.source.splitlines() if line.startswith("|")]
+        wrapped = sum(1 + len(row) // 90 for row in rows)   # a long row wraps
+        return CELL_PADDING + MARKDOWN_LINE * (lines - len(rows)) + TABLE_ROW * wrapped
+    height = CELL_PADDING + CODE_LINE * lines
+    for output in cell.get("outputs", []):
+        data = output.get("data", {})
+        if "image/png" in data:
+            height += FIGURE
+        else:
+            text = output.get("text", "") or data.get("text/plain", "")
+            height += CODE_LINE * min(len(str(text).splitlines()), 40)
+    return height
+
+
+def fit_slides(nb, height=SLIDE_HEIGHT):
+    """Start a subslide wherever the next cell would push the slide past ``height``:
+    each heading still starts its slide, and a long section continues downward."""
+    used = 0
+    for cell in nb.cells:
+        show = cell.metadata.setdefault("slideshow", {})
+        h = cell_height(cell)
+        if show.get("slide_type") in ("slide", "subslide"):
+            used = h
+        elif used and used + h > height:
+            show["slide_type"] = "subslide"
+            used = h
+        else:
+            used += h
+    return nb
+
+
 def write_slides(notebooks, out) -> list[Path]:
     """Write ``<name>.slides.html`` for each notebook into ``out``, with reveal.js
     beside them; returns the slide files."""
@@ -46,7 +88,7 @@ def write_slides(notebooks, out) -> list[Path]:
                               reveal_url_prefix="reveal.js", reveal_theme="white")
     written = []
     for path in map(Path, notebooks):
-        nb = nbformat.read(path, as_version=4)
+        nb = fit_slides(nbformat.read(path, as_version=4))
         body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": path.stem}})
         target = out / f"{path.stem}.slides.html"
         target.write_text(body, encoding="utf-8")

@@ -1,0 +1,49 @@
+"""The decks' structure, without a browser (issue #34): each ``##`` section starts a
+slide, and ``fit_slides`` sends a section too tall for one slide on downward.
+``test_browser.py`` measures the real decks in Chromium."""
+
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from helpers.cli.slides import SLIDE_HEIGHT, cell_height, fit_slides
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted(ROOT.glob("notebooks/0*.ipynb")) + sorted(ROOT.glob("lab/*.ipynb"))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_each_section_starts_a_slide(path):
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    for i, cell in enumerate(cells):
+        text = "".join(cell["source"])
+        if cell["cell_type"] != "markdown":
+            continue
+        kind = cell["metadata"].get("slideshow", {}).get("slide_type")
+        if text.startswith(("# ", "## ")):
+            assert kind == "slide", f"{path.name} cell {i} ({text[:40]!r}) is {kind!r}, not a slide"
+        # a section heading in the middle of a cell would start no slide
+        assert "\n## " not in text, f"{path.name} cell {i}: split it at its '## ' heading"
+
+
+def test_a_long_section_goes_on_in_subslides():
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("## A section", metadata={"slideshow": {"slide_type": "slide"}})]
+    nb.cells += [nbformat.v4.new_code_cell("\n".join(f"x = {i}" for i in range(12)))
+                 for _ in range(5)]
+    kinds = [c.metadata["slideshow"].get("slide_type", "-") for c in fit_slides(nb).cells]
+    assert kinds[0] == "slide" and "subslide" in kinds[1:]
+    # no slide the estimate fills past the height
+    used = 0
+    for cell in nb.cells:
+        if cell.metadata["slideshow"].get("slide_type") in ("slide", "subslide"):
+            used = 0
+        used += cell_height(cell)
+        assert used <= SLIDE_HEIGHT
+    # a short section stays on one slide
+    short = nbformat.v4.new_notebook()
+    short.cells = [nbformat.v4.new_markdown_cell("## B", metadata={"slideshow": {"slide_type": "slide"}}),
+                   nbformat.v4.new_code_cell("x = 1")]
+    assert [c.metadata["slideshow"].get("slide_type", "-") for c in fit_slides(short).cells] == ["slide", "-"]
