@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from helpers.cli.slides import SLIDE_HEIGHT, cell_height, fit_slides
+from helpers.cli.slides import SLIDE_HEIGHT, cell_height, fit_slides, quiz_slides
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted(ROOT.glob("notebooks/0*.ipynb")) + sorted(ROOT.glob("lab/*.ipynb"))
@@ -47,3 +47,18 @@ def test_a_long_section_goes_on_in_subslides():
     short.cells = [nbformat.v4.new_markdown_cell("## B", metadata={"slideshow": {"slide_type": "slide"}}),
                    nbformat.v4.new_code_cell("x = 1")]
     assert [c.metadata["slideshow"].get("slide_type", "-") for c in fit_slides(short).cells] == ["slide", "-"]
+
+
+def test_quiz_cells_become_a_question_per_slide_and_its_answer():
+    from helpers import quiz
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell('quiz.show("02", "pre")'), nbformat.v4.new_code_cell("x = 1")]
+    cells = quiz_slides(nb).cells
+    questions = quiz.questions("02", "pre")
+    assert len(cells) == 2 * len(questions) + 1
+    first, answer = cells[0], cells[1]
+    assert questions[0]["text"] in first.source and first.metadata["slideshow"]["slide_type"] == "subslide"
+    assert questions[0]["explain"] in answer.source
+    assert answer.metadata["slideshow"]["slide_type"] == "fragment"
+    assert cells[-1].source == "x = 1"

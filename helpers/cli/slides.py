@@ -3,13 +3,15 @@
 Each notebook becomes a reveal.js deck (nbconvert's ``SlidesExporter``), one
 slide per section: cells carry ``slideshow`` metadata (a heading starts a slide,
 a long code cell is a fragment), and a section too tall for one slide goes on
-downward in subslides (``fit_slides``). reveal.js itself is copied from the
+downward in subslides (``fit_slides``). The self-check questions become one slide
+each, the answer on the next fragment (``quiz_slides``). reveal.js itself is copied from the
 ``sphinx-revealjs`` package, installed with the course, into ``DIR/reveal.js``,
 so the decks open offline straight from the disk: no CDN, no server.
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -53,6 +55,35 @@ def cell_height(cell) -> int:
     return height
 
 
+QUIZ_CELL = re.compile(r'^quiz\.show\("(?P<notebook>\w+)", "(?P<when>pre|post)"\)\s*$')
+
+
+def quiz_slides(nb):
+    """Each ``quiz.show(...)`` cell becomes its questions, one per subslide with its
+    answer on the next fragment, for an instructor to ask the class (issue #35)."""
+    import nbformat
+
+    from helpers import quiz
+
+    cells = []
+    for cell in nb.cells:
+        match = QUIZ_CELL.match(cell.source.strip()) if cell.cell_type == "code" else None
+        if not match:
+            cells.append(cell)
+            continue
+        for q in quiz.questions(match["notebook"], match["when"]):
+            options = "\n".join(f"{chr(65 + i)}. {o}" for i, o in enumerate(q.get("options", [])))
+            key = (f"{q['answer']:,}" if quiz.is_numeric(q) else
+                   f"{chr(65 + q['answer'])}. {q['options'][q['answer']]}")
+            cells.append(nbformat.v4.new_markdown_cell(
+                f"**{q['text']}**\n\n{options}", metadata={"slideshow": {"slide_type": "subslide"}}))
+            cells.append(nbformat.v4.new_markdown_cell(
+                f"*Answer:* **{key}**. {q['explain']}",
+                metadata={"slideshow": {"slide_type": "fragment"}}))
+    nb.cells = cells
+    return nb
+
+
 def fit_slides(nb, height=SLIDE_HEIGHT):
     """Start a subslide wherever the next cell would push the slide past ``height``:
     each heading still starts its slide, and a long section continues downward."""
@@ -88,7 +119,7 @@ def write_slides(notebooks, out) -> list[Path]:
                               reveal_url_prefix="reveal.js", reveal_theme="white")
     written = []
     for path in map(Path, notebooks):
-        nb = fit_slides(nbformat.read(path, as_version=4))
+        nb = fit_slides(quiz_slides(nbformat.read(path, as_version=4)))
         body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": path.stem}})
         target = out / f"{path.stem}.slides.html"
         target.write_text(body, encoding="utf-8")
