@@ -50,11 +50,38 @@ CHECKS = {
         ("spectrum pair Lite2 > TV pair Lite2", "natural_pair_row['lite2']", ">",
          "shared_row['lite2']"),
     ]),
+    "02": ("notebooks/02_fine_tuning.ipynb", [
+        ("kept weights: val loss as chosen", "abs(kept_loss - chosen_loss)", "<", "1e-3"),
+        ("fine-tuned accuracy >= expect", "accuracy_after.value", ">=", "cfg['expect']"),
+        ("not significantly worse (McNemar p when broken > fixed)",
+         "p_value if broken > fixed else 1.0", ">=", "0.05"),
+    ]),
     "04": ("notebooks/04_adversarial_dog.ipynb", [
+        ("saved PNG: L-inf <= epsilon", "np.abs(reloaded - dog).max()", "<=", "EPSILON"),
+        ("FGSM by hand: share of pixels unlike fgsm", "differ", "<", "0.01"),
         ("iterative success at 2/255 >= 0.9", "success.value", ">=", "0.9"),
         ("cat-vs-dog head fooled >= 0.5", "shared.value", ">=", "0.5"),
         ("Lite1 fooled <= 0.25", "transfer['efficientnet_lite1'].value", "<=", "0.25"),
         ("Lite2 fooled <= 0.25", "transfer['efficientnet_lite2'].value", "<=", "0.25"),
+    ]),
+    "05": ("notebooks/05_very_different_images.ipynb", [
+        ("MNIST: scratch low > frozen high", "acc['mnist', 'from scratch'].low", ">",
+         "acc['mnist', 'frozen features'].high"),
+        ("MNIST: best transfer >= 0.948",
+         "max(acc['mnist', m].value for m in ('frozen features', 'fine-tuned top'))", ">=",
+         "ARTICLE['mnist'][1]"),
+        ("CIFAR-10: frozen low > scratch high", "acc['cifar10', 'frozen features'].low", ">",
+         "acc['cifar10', 'from scratch'].high"),
+        ("fine-tuning paid on a domain", "len(paying)", ">=", "1"),
+        ("X-rays: best low > majority high", "acc['chest_xray', best_method].low", ">",
+         "majority.high"),
+        ("Grad-CAM by hand against gradcam", "gap", "<", "1e-3"),
+    ]),
+    "lab": ("lab/solution.ipynb", [
+        ("graded top-1 >= pass line", "result['top1']", ">=",
+         "__import__('helpers.gradebook', fromlist=['gradebook']).MIN_TOP1"),
+        ("graded top-3 >= pass line", "result['top3']", ">=",
+         "__import__('helpers.gradebook', fromlist=['gradebook']).MIN_TOP3"),
     ]),
 }
 
