@@ -44,7 +44,7 @@ CHECKS = {
         ("TV+jitter, Lite1 < 0.5", "ideal_row['lite1']", "<", "0.5"),
         ("pair, Lite1 >= 0.5", "shared_row['lite1']", ">=", "0.5"),
         ("pair: Lite2 < Lite1", "shared_row['lite2']", "<", "shared_row['lite1']"),
-        ("spectrum outside > TV+jitter outside",
+        ("(taught, not asserted) spectrum outside > TV+jitter outside",
          "natural_row['lite1'] + natural_row['lite2']", ">",
          "ideal_row['lite1'] + ideal_row['lite2']"),
         ("spectrum pair Lite2 > TV pair Lite2", "natural_pair_row['lite2']", ">",
