@@ -163,11 +163,13 @@ def test_notebook_01_runs_in_jupyterlab(browser, jupyterlab):
         try:  # every cell has run, or one shows an error
             page.wait_for_function(
                 """() => {
-                    const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')];
+                    // a cell whose input is hidden (a collapsed solution) shows no prompt
+                    const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]
+                        .filter(p => p.offsetParent !== null);
                     const failed = document.querySelector(
                         ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']");
-                    return failed || (prompts.length > 0 &&
-                                      prompts.every(p => /\\[\\d+\\]/.test(p.textContent)));
+                    return failed || (prompts.length > 0 && prompts.every(
+                        p => /\\[\\d+\\]/.test(p.textContent) || p.textContent.trim() === ""));
                 }""", timeout=600_000, polling=2000)
         except Exception:
             page.screenshot(path=str(ARTIFACTS / "jupyterlab-01-failed.png"))
