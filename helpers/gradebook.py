@@ -235,16 +235,24 @@ def _inspection(model):
 
 
 def grade_class(submissions, test_dir, out_csv, feedback_dir=None, workers=2, timeout=120.0,
-                memory_mb=3000, progress=True, seed=None) -> list[dict]:
+                memory_mb=3000, progress=True, seed=None, shard=None) -> list[dict]:
     """Grade every submission in ``submissions``; write the CSV gradebook and one
     feedback file per student; return the rows (sorted by student). ``seed`` draws
     the order of the photos for every model (default: a fresh one, recorded in
-    the gradebook's ``order_seed`` column)."""
+    the gradebook's ``order_seed`` column). ``shard = (K, N)`` grades only the
+    students of shard K of N (:mod:`helpers.shards`, which needs a ``seed``) and
+    writes the part's ``.part.json`` beside ``out_csv``, for ``gradebook merge``."""
+    from helpers import shards
+
+    if shard is not None and seed is None:
+        raise ValueError("--shard needs --seed: every shard must draw the photos' order "
+                         "from one seed")
     test = load_test_set(test_dir)
     seed = new_seed() if seed is None else int(seed)
-    out_csv = Path(out_csv)
-    feedback_dir = Path(feedback_dir) if feedback_dir else out_csv.parent / "feedback"
     entries = find_submissions(submissions)
+    roster = [student for student, _, _ in entries]
+    if shard is not None:
+        entries = [e for e in entries if shards.shard_of(e[0], shard[1]) == shard[0]]
     with tempfile.TemporaryDirectory(prefix="tl-grade-") as tmp:
         workdir = Path(tmp)
         infos = {e[1]: _inspection(e[1]) for e in entries if e[1] is not None}
@@ -271,6 +279,16 @@ def grade_class(submissions, test_dir, out_csv, feedback_dir=None, workers=2, ti
             finally:
                 servers.close()
     rows.sort(key=lambda r: r["student_key"])
+    if shard is not None:
+        shards.write_part(rows, roster, shard, seed, test.digest, out_csv, COLUMNS)
+    return write_gradebook(rows, out_csv, feedback_dir)
+
+
+def write_gradebook(rows, out_csv, feedback_dir=None) -> list[dict]:
+    """Write ``rows`` as the CSV gradebook ``out_csv`` and one feedback file per
+    student in ``feedback_dir`` (default: ``feedback/`` beside the CSV)."""
+    out_csv = Path(out_csv)
+    feedback_dir = Path(feedback_dir) if feedback_dir else out_csv.parent / "feedback"
     settings.atomic_write(out_csv, lambda tmp: _write_csv(rows, tmp))
     feedback_dir.mkdir(parents=True, exist_ok=True)
     for row in rows:

@@ -115,15 +115,69 @@ EXPECTED = {
 }
 
 
-def test_a_class_becomes_a_gradebook_with_every_row(classroom, tmp_path):
-    subs, test_dir, _ = classroom
-    before = {p: p.read_bytes() for p in subs.rglob("*") if p.is_file() and not p.is_symlink()}
-    out = tmp_path / "gradebook.csv"
+def _grade(subs, test_dir, out, *extra):
+    """The instructor's command, one worker (the machine holds one grader at a time)."""
     result = subprocess.run([sys.executable, "-m", "helpers", "grade", str(subs), "--test-dir",
                              str(test_dir), "--out", str(out), "--timeout", "25",
-                             "--memory-mb", "1500"], capture_output=True, text=True, timeout=900)
+                             "--memory-mb", "1500", "--workers", "1", "--seed", "7", *extra],
+                            capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Traceback" not in result.stderr
+    return result
+
+
+@pytest.fixture(scope="module")
+def one_run(classroom, tmp_path_factory):
+    """The class graded in one run on one machine: its gradebook CSV."""
+    subs, test_dir, _ = classroom
+    out = tmp_path_factory.mktemp("one_run") / "gradebook.csv"
+    before = {p: p.read_bytes() for p in subs.rglob("*") if p.is_file() and not p.is_symlink()}
+    _grade(subs, test_dir, out)
+    after = {p: p.read_bytes() for p in subs.rglob("*") if p.is_file() and not p.is_symlink()}
+    assert after == before                                  # nothing handed in was touched
+    return out
+
+
+def _rows(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_four_shards_merged_are_the_gradebook_of_one_run(classroom, one_run, tmp_path):
+    """The same class as 4 shards, one process after another, merged: every row and
+    every feedback file as one run wrote them (the seconds aside)."""
+    from helpers import shards
+
+    subs, test_dir, _ = classroom
+    parts = []
+    for k in range(4):
+        out = tmp_path / "parts" / f"part-{k}.csv"
+        _grade(subs, test_dir, out, "--shard", f"{k}/4", "--feedback-dir",
+               str(tmp_path / "shard-feedback"))
+        parts.append(shards.part_path(out))
+    counts = [len(json.loads(p.read_text())["rows"]) for p in parts]
+    assert sum(counts) == len(EXPECTED) and max(counts) < len(EXPECTED), counts
+    merged = tmp_path / "merged" / "gradebook.csv"
+    result = subprocess.run([sys.executable, "-m", "helpers", "gradebook", "merge",
+                             *map(str, parts), "--out", str(merged)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    one, many = _rows(one_run), _rows(merged)
+    assert [r["student"] for r in many] == [r["student"] for r in one]
+    for a, b in zip(one, many):
+        a.pop("seconds"), b.pop("seconds")
+        assert a == b
+    feedback_one, feedback_many = one_run.parent / "feedback", merged.parent / "feedback"
+    assert sorted(p.name for p in feedback_many.iterdir()) == sorted(
+        p.name for p in feedback_one.iterdir())
+    for p in feedback_one.iterdir():
+        assert (feedback_many / p.name).read_text() == p.read_text()
+        assert (tmp_path / "shard-feedback" / p.name).read_text() == p.read_text()
+
+
+def test_a_class_becomes_a_gradebook_with_every_row(classroom, one_run):
+    subs, test_dir, _ = classroom
+    out = one_run
     with open(out, newline="") as f:
         rows = {r["student"]: r for r in csv.DictReader(f)}
     assert set(rows) == set(EXPECTED)
@@ -137,12 +191,11 @@ def test_a_class_becomes_a_gradebook_with_every_row(classroom, tmp_path):
     assert all(float(r["score"]) == 0 for s, r in rows.items() if r["status"] != "ok")
     digests = {r["test_digest"] for r in rows.values()}
     assert len(digests) == 1 and gradebook.load_test_set(test_dir).digest in digests
-    feedback = tmp_path / "feedback"
+    assert {r["order_seed"] for r in rows.values()} == {"7"}
+    feedback = out.parent / "feedback"
     assert sorted(p.stem for p in feedback.iterdir()) == sorted(EXPECTED)
     assert "top-1 accuracy" in (feedback / "ada.txt").read_text()
     assert "Lambda" in (feedback / "lea.txt").read_text()
-    after = {p: p.read_bytes() for p in subs.rglob("*") if p.is_file() and not p.is_symlink()}
-    assert after == before                                  # nothing handed in was touched
 
 
 def test_inspection_refuses_before_building(classroom, monkeypatch):

@@ -34,8 +34,8 @@ def course_notebooks(root=".") -> list[Path]:
     return found
 
 
-def execute(path, timeout=1800, env=None):
-    """Execute a notebook in its own folder; returns (notebook, error or None)."""
+def execute(path, timeout=1800, env=None, cwd=None):
+    """Execute a notebook in its own folder (or ``cwd``); returns (notebook, error or None)."""
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
     from traitlets.config import Config
@@ -52,7 +52,7 @@ def execute(path, timeout=1800, env=None):
     # "running over TCP without encryption" warning.
     encrypted = Config({"KernelManager": {"transport_encryption": "auto"}})
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", config=encrypted,
-                            resources={"metadata": {"path": str(Path(path).parent)}})
+                            resources={"metadata": {"path": str(cwd or Path(path).parent)}})
     try:
         # the kernel gets its own environment; this process's stays as it is
         client.execute(env={**os.environ, **(env or {})})

@@ -1,6 +1,8 @@
-"""``python -m helpers grade``: one submission, or a whole class into a gradebook.
+"""``python -m helpers grade``: one submission, or a whole class into a gradebook
+(or one shard of it); ``python -m helpers gradebook merge``: the shards into one.
 
-The lab (``lab/README.md``); see :mod:`helpers.grade` and :mod:`helpers.gradebook`.
+The lab (``lab/README.md``); see :mod:`helpers.grade`, :mod:`helpers.gradebook` and
+:mod:`helpers.shards`.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ def cmd_grade(args) -> int:
 
     if Path(args.model).is_dir():
         return _grade_class(args)
+    if args.shard:
+        _err("--shard grades a folder of submissions; give the folder, not one model")
+        return 2
     from helpers.grade import format_report, grade
 
     result = grade(args.model, args.test_dir, args.min_top1, args.min_top3,
@@ -32,13 +37,20 @@ def _grade_class(args) -> int:
 
     from helpers.gradebook import grade_class
 
+    from helpers.shards import parse_shard
+
     if not args.out:
         _err("grading a folder of submissions needs --out gradebook.csv")
         return 2
     try:
+        shard = parse_shard(args.shard) if args.shard else None
+        if shard is not None and args.seed is None:
+            raise ValueError("--shard needs --seed: every shard must draw the photos' order "
+                             "from one seed (any integer; keep it for the merge)")
         rows = grade_class(args.model, args.test_dir, args.out, args.feedback_dir,
                            workers=args.workers, timeout=args.timeout,
-                           memory_mb=args.memory_mb, progress=not args.json, seed=args.seed)
+                           memory_mb=args.memory_mb, progress=not args.json, seed=args.seed,
+                           shard=shard)
     except (FileNotFoundError, NotADirectoryError, ValueError) as e:
         _err(str(e))
         return 2
@@ -53,6 +65,11 @@ def _grade_class(args) -> int:
     print(f"{len(rows)} submissions: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
     if rows:
         print(f"order seed {rows[0]['order_seed']} (keep it to grade the same way again: --seed)")
+    if shard is not None:
+        from helpers.shards import part_path
+
+        print(f"shard {shard[0]}/{shard[1]}: {len(rows)} students; part {part_path(args.out)} "
+              "(merge all N: python -m helpers gradebook merge PARTS... --out gradebook.csv)")
     print(f"gradebook: {args.out}; feedback for each student in "
           f"{args.feedback_dir or Path(args.out).parent / 'feedback'}/")
     return 0
@@ -78,5 +95,37 @@ def add_commands(sub) -> None:
     p.add_argument("--seed", type=int, help="order seed for a folder of submissions: the "
                                           "photos' order and batches (default: a fresh one, "
                                           "recorded in the gradebook)")
+    p.add_argument("--shard", metavar="K/N",
+                   help="grade only shard K (from 0) of N, e.g. $JOB_COMPLETION_INDEX/10; "
+                        "needs --seed; merge the parts with `gradebook merge`")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_grade)
+
+    g = sub.add_parser("gradebook", help="merge the shards of a class graded on many machines")
+    gsub = g.add_subparsers(dest="action", required=True)
+    m = gsub.add_parser("merge", help="check the N parts against each other and write one "
+                                      "gradebook and its feedback")
+    m.add_argument("parts", nargs="+", metavar="PART",
+                   help="the .part.json of every shard (or the CSV it sits beside)")
+    m.add_argument("--out", required=True, help="the gradebook CSV to write")
+    m.add_argument("--feedback-dir", help="default: feedback/ beside the gradebook")
+    m.set_defaults(func=cmd_merge)
+
+
+def cmd_merge(args) -> int:
+    from collections import Counter
+    from pathlib import Path
+
+    from helpers.shards import MergeError, merge
+
+    try:
+        rows = merge(args.parts, args.out, args.feedback_dir)
+    except MergeError as e:
+        _err(str(e))
+        return 2
+    counts = Counter(row["status"] for row in rows)
+    print(f"merged {len(args.parts)} parts: {len(rows)} students: "
+          + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+    print(f"gradebook: {args.out}; feedback for each student in "
+          f"{args.feedback_dir or Path(args.out).parent / 'feedback'}/")
+    return 0
