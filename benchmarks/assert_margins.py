@@ -94,7 +94,7 @@ def done() -> set:
     return {(r["notebook"], r["backend"], r["seed"]) for r in rows}
 
 
-def run(key, backend, seed) -> dict:
+def run(key, backend, seed, keep=None) -> dict:
     path, checks = CHECKS[key]
     nb = nbformat.read(ROOT / path, as_version=4)
     at = next(i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", []))
@@ -114,9 +114,14 @@ def run(key, backend, seed) -> dict:
         nbformat.write(nb, tmp)
         executed, error = execute(tmp, env={"KERAS_BACKEND": backend, "TL_PROFILE": "quick"},
                                   cwd=(ROOT / path).parent)
+    text = "".join(o.get("text", "") for o in executed.cells[-1].outputs)
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        executed.cells.pop()                   # the probe and the seed are not the notebook's
+        executed.cells.pop(at + 1)
+        nbformat.write(executed, Path(keep) / f"{Path(path).stem}.{backend}-{seed}.ipynb")
     if error is not None:
         raise SystemExit(f"{key} on {backend}, seed {seed}: {str(error)[-2000:]}")
-    text = "".join(o.get("text", "") for o in executed.cells[-1].outputs)
     figures = json.loads(text.split("FIGURES", 1)[1])
     return {"notebook": key, "backend": backend, "seed": seed, "figures": figures,
             "seconds": round(time.perf_counter() - start, 1)}
@@ -154,6 +159,8 @@ def main():
     parser.add_argument("--backends", nargs="+", default=["tensorflow"])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
     parser.add_argument("--table", action="store_true", help="print the table so far")
+    parser.add_argument("--keep", metavar="DIR", help="also save each executed notebook there "
+                                                      "(e.g. to build its slides)")
     args = parser.parse_args()
     if args.table:
         table()
@@ -167,7 +174,7 @@ def main():
             for seed in args.seeds:
                 if (key, backend, seed) in have:
                     continue
-                row = run(key, backend, seed)
+                row = run(key, backend, seed, args.keep)
                 RESULTS.parent.mkdir(parents=True, exist_ok=True)
                 with RESULTS.open("a") as f:
                     f.write(json.dumps(row) + "\n")

@@ -88,7 +88,6 @@ def sizing(report, paths, classes, y, tmp, students=16):
     print(f"per submission ~ {intercept:.2f} s + {1000 * slope:.2f} ms x photos; a shard's "
           f"fixed cost ~ {fixed_intercept:.1f} s + {1000 * fixed_slope:.1f} ms x photos (fits "
           f"on {', '.join(map(str, photos))} photos)")
-    print("\nWall time, one worker per machine (in brackets: submissions in the largest shard)")
     print("\n| class | photos | 1 machine | 10 machines | 100 machines |")
     print("|---|---|---|---|---|")
     for class_size in (500, 5000, 50000):
@@ -99,8 +98,8 @@ def sizing(report, paths, classes, y, tmp, students=16):
             for machines in (1, 10, 100):
                 big = largest_shard(class_size, machines)
                 hours = (start + big * per) / 3600
-                cells.append(f"{hours:.1f} h" if hours >= 1 else f"{60 * hours:.0f} min")
-                cells[-1] += f" ({big:,})"
+                cells.append(f"{hours:.1f} h ({big} in the largest shard)" if hours >= 0.1
+                             else f"{60 * hours:.0f} min ({big})")
             print(f"| {class_size:,} | {n:,} | " + " | ".join(cells) + " |")
 
 

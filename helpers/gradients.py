@@ -18,7 +18,7 @@ word (tests/test_one_source.py fails when they differ).
 
 from __future__ import annotations
 
-import functools
+import weakref
 
 import keras
 
@@ -69,11 +69,17 @@ def jax_gradient(loss_fn):
     return gradient
 
 
-@functools.cache  # one step per model and loss: traced or compiled once, then reused
+_STEPS = weakref.WeakKeyDictionary()  # model -> {loss: step}, forgotten with the model
+
+
 def input_gradient(loss, model):
     """The running backend's gradient step for ``loss(model, image, *args) ->
-    (loss, aux)``: a function ``step(image, *args) -> (gradient, loss, aux)``.
-    Notebook 03."""
-    make = {"tensorflow": tensorflow_gradient, "torch": torch_gradient,
-            "jax": jax_gradient}[keras.backend.backend()]
-    return make(lambda image, *args: loss(model, image, *args))
+    (loss, aux)``: a function ``step(image, *args) -> (gradient, loss, aux)``, made
+    once per model and loss (traced or compiled once, then reused). Notebook 03."""
+    steps = _STEPS.setdefault(model, {})
+    if loss not in steps:
+        make = {"tensorflow": tensorflow_gradient, "torch": torch_gradient,
+                "jax": jax_gradient}[keras.backend.backend()]
+        ref = weakref.ref(model)  # a step must not keep its model alive
+        steps[loss] = make(lambda image, *args: loss(ref(), image, *args))
+    return steps[loss]

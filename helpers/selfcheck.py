@@ -41,10 +41,13 @@ def _outputs_problems(model, num_classes, what="classes") -> list:
     import keras
 
     shape = tuple(model.output_shape[1:])
-    if shape != (num_classes,):
+    if len(shape) > 1:
         return [f"it gives outputs of shape {shape} per image; there are {num_classes} {what}: "
                 "pool the feature maps (GlobalAveragePooling2D or Flatten) before the last Dense"]
-    size = model.input_shape[1:]
+    if shape != (num_classes,):
+        return [f"the head gives {shape[0] if shape else 0} outputs; there are {num_classes} "
+                f"{what}: the last layer must be Dense({num_classes}, ...)"]
+    size = [224 if s is None else s for s in model.input_shape[1:]]
     probs = keras.ops.convert_to_numpy(model(np.zeros((1, *size), "float32"), training=False))
     if probs.min() < 0 or abs(probs.sum() - 1) > 1e-3:
         return ["the outputs are not probabilities: end with activation=\"softmax\""]
@@ -54,8 +57,6 @@ def _outputs_problems(model, num_classes, what="classes") -> list:
 def frozen_head(model, backbone, num_classes) -> str:
     """Notebook 01: ``model`` is ``backbone``, frozen, with a new head of
     ``num_classes`` probabilities on top."""
-    import keras
-
     if model is None or backbone is None:
         return _say(NOT_DONE)
     problems = []
@@ -64,18 +65,10 @@ def frozen_head(model, backbone, num_classes) -> str:
                         "weight tensors would change in training (set backbone.trainable = False)")
     if not any(layer is backbone for layer in _layers(model)):
         problems.append("the model does not use this backbone: call it on the model's input")
-    outputs = model.output_shape[-1]
-    if outputs != num_classes:
-        problems.append(f"the head gives {outputs} outputs; there are {num_classes} classes")
     if not model.trainable_weights:
         problems.append("nothing in the model is trainable: the head must be")
-    elif outputs == num_classes:
-        size = model.input_shape[1] or 224
-        probs = keras.ops.convert_to_numpy(model(np.zeros((1, size, size, 3), "float32"),
-                                                 training=False))
-        if probs.min() < 0 or abs(probs.sum() - 1) > 1e-3:
-            problems.append("the outputs are not probabilities: end the head with "
-                            "activation=\"softmax\"")
+    else:
+        problems += _outputs_problems(model, num_classes)
     return _verdict(problems, f"Right: a frozen backbone and a trainable head of {num_classes} "
                               f"classes ({len(model.trainable_weights)} trainable weight tensors).")
 

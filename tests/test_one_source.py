@@ -6,8 +6,9 @@ A notebook shows the code it teaches in its own cells. A cell whose first line i
 ``helpers/<module>.py`` must hold each of them word for word. Edit one without the
 other and this test fails, with the difference.
 
-A ``#@save`` cell holds only definitions (and comments): anything else in it would
-run in the notebook but be missing from helpers.
+A ``#@save`` cell holds only definitions, imports, module constants (one
+upper-case name assigned once, such as a cache) and comments: anything else in it would run in
+the notebook but be missing from helpers.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import ast
 import difflib
 import importlib.util
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -37,14 +39,25 @@ def saved_cells(notebooks=NOTEBOOKS):
 
 
 def definitions(source: str) -> dict[str, str]:
-    """Top-level functions and classes of ``source``: name -> text (decorators included)."""
+    """Top-level functions, classes and constants of ``source``: name -> text
+    (decorators and the constant's whole line included)."""
     lines = source.splitlines()
     out = {}
     for node in ast.parse(source).body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             first = min([node.lineno] + [d.lineno for d in node.decorator_list])
             out[node.name] = "\n".join(line.rstrip() for line in lines[first - 1:node.end_lineno])
+        elif _constant(node):
+            out[node.targets[0].id] = "\n".join(
+                line.rstrip() for line in lines[node.lineno - 1:node.end_lineno])
     return out
+
+
+def _constant(node) -> bool:
+    """``NAME = ...``: one upper-case name (PEP 8's constants), assigned once."""
+    return (isinstance(node, ast.Assign) and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+            and re.fullmatch(r"_?[A-Z][A-Z0-9_]*", node.targets[0].id) is not None)
 
 
 def check_cell(path, index, module, source) -> list[str]:
@@ -56,12 +69,14 @@ def check_cell(path, index, module, source) -> list[str]:
                 f"(write e.g. '{MARK} helpers.train')"]
     problems = []
     for node in ast.parse(source).body:
-        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
-                                 ast.Import, ast.ImportFrom)):
+        if not (isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
+                                  ast.Import, ast.ImportFrom)) or _constant(node)):
             problems.append(f"{where}: line {node.lineno} is not a definition; a {MARK} cell "
-                            "holds only functions and classes (move the rest to the next cell)")
+                            "holds only functions, classes and constants (move the rest to "
+                            "the next cell)")
     cell_defs = definitions(source)
-    if not cell_defs:
+    if not any(isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+               for node in ast.parse(source).body):
         problems.append(f"{where}: a {MARK} cell without a function or class")
     module_defs = definitions(Path(spec.origin).read_text(encoding="utf-8"))
     for name, text in cell_defs.items():
@@ -114,4 +129,7 @@ def test_a_drifted_cell_fails(tmp_path):
     assert "+def make_head(num_features, num_classes, dropout=0.3" in problems[0]
     extra = source + "\nhead = make_head(1280, 2)\n"
     assert any("not a definition" in p for p in check_cell(path, index, module, extra))
+    gradient = next(c for c in CELLS if "_STEPS = " in c[3])          # a constant drifts too
+    changed = gradient[3].replace("WeakKeyDictionary()", "WeakValueDictionary()")
+    assert any("_STEPS differs" in p for p in check_cell(*gradient[:3], changed))
     assert "names no module" in check_cell(path, index, "helpers.nothing", source)[0]

@@ -141,6 +141,26 @@ def test_the_step_is_made_once_per_model_and_loss_not_per_call():
         assert [step.experimental_get_tracing_count() for step in made] == [1, 1]
 
 
+def test_a_model_no_longer_used_is_freed_with_its_steps():
+    """The steps are kept per model, weakly: a notebook that builds model after model
+    does not keep every one of them alive."""
+    import gc
+    import weakref
+
+    import keras
+
+    from helpers import gradients
+
+    model = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Flatten(),
+                              keras.layers.Dense(3, activation="softmax")])
+    optimize.attack(model, np.full((8, 8, 3), 127.0, np.float32), 1, steps=2)
+    alive = weakref.ref(model)
+    assert model in gradients._STEPS
+    del model
+    gc.collect()
+    assert alive() is None
+
+
 def test_jitter_transform_matches_keras_affine_transform_and_is_seeded():
     from keras import ops
 
