@@ -8,8 +8,8 @@ hands in one ``.keras`` file: ``SUBMISSIONS/<student>.keras``, or
    and refuses what it must (code, foreign modules, bombs, links);
 2. a process of its own, forked by a worker server (:mod:`helpers.gradeworker`),
    loads it with Keras' ``safe_mode`` and runs it on the test photos, under a
-   wall-time limit and a memory limit (resident memory, watched from outside
-   every 50 ms, and an address-space cap inside);
+   wall-time limit and a memory limit (the resident memory it allocates, watched
+   from outside every 50 ms, and an address-space cap inside);
 3. the grader scores the outputs: top-1 and top-3 with 95% intervals.
 
 The test photos are decoded once per input size and shared by every worker, and
@@ -25,6 +25,7 @@ spreadsheet would run as a formula is quoted (OWASP's CSV-injection advice).
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures
 import csv
 import hashlib
@@ -68,7 +69,13 @@ def find_submissions(folder) -> list[tuple[str, Path | None, str]]:
                               "hand in exactly one"))
         elif entry.suffix == ".keras":
             found.append((entry.stem, entry, ""))
-    return found
+    # one row per student: a name handed in twice (alice.keras and alice/) is refused
+    counts = collections.Counter(student for student, _, _ in found)
+    twice = {student for student, n in counts.items() if n > 1}
+    found = [entry for entry in found if entry[0] not in twice]
+    found += [(student, None, f"two submissions under this name ({student}.keras and the "
+                              f"folder {student}/); hand in one") for student in sorted(twice)]
+    return sorted(found, key=lambda entry: entry[0])
 
 
 def score(outputs, class_names, test: TestSet) -> dict:
@@ -247,6 +254,10 @@ def grade_class(submissions, test_dir, out_csv, feedback_dir=None, workers=2, ti
     if shard is not None and seed is None:
         raise ValueError("--shard needs --seed: every shard must draw the photos' order "
                          "from one seed")
+    out_csv = Path(out_csv)
+    for folder in (out_csv.parent, Path(feedback_dir) if feedback_dir else
+                   out_csv.parent / "feedback"):
+        _check_writable(folder)        # before the grading, not after it
     test = load_test_set(test_dir)
     seed = new_seed() if seed is None else int(seed)
     entries = find_submissions(submissions)
@@ -282,6 +293,17 @@ def grade_class(submissions, test_dir, out_csv, feedback_dir=None, workers=2, ti
     if shard is not None:
         shards.write_part(rows, roster, shard, seed, test.digest, out_csv, COLUMNS)
     return write_gradebook(rows, out_csv, feedback_dir)
+
+
+def _check_writable(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as e:
+        raise PermissionError(f"cannot write to {folder} ({e.__class__.__name__}: "
+                              f"{e.strerror or e}): create it, writable by this user, "
+                              "before grading") from None
 
 
 def write_gradebook(rows, out_csv, feedback_dir=None) -> list[dict]:

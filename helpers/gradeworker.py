@@ -157,15 +157,19 @@ def serve() -> int:
 # ------------------------------------------------- the grader's side of the pipe
 
 def _resident(pid: int) -> int:
-    """A process's resident memory in bytes (0 once it is gone)."""
+    """A process's resident anonymous memory in bytes: what it allocated, not the
+    pages of files it maps (the decoded test photos, 2.2 GB for 3,669 photos at
+    224 px, or the libraries), which the kernel can drop. ``VmRSS`` where the kernel
+    has no ``RssAnon`` (before Linux 4.5); 0 once the process is gone."""
+    found = {}
     try:
         with open(f"/proc/{pid}/status") as f:
             for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) * 1024
+                if line.startswith(("RssAnon:", "VmRSS:")):
+                    found[line.split(":")[0]] = int(line.split()[1]) * 1024
     except (OSError, ValueError, IndexError):
         pass
-    return 0
+    return found.get("RssAnon", found.get("VmRSS", 0))
 
 
 class WorkerServer:
@@ -200,7 +204,8 @@ class WorkerServer:
 
     def _run(self, model, photos, out, timeout, memory_mb, order, batches, tmp):
         job = {"model": str(model), "photos": str(photos), "out": str(out), "tmp": tmp,
-               "address_space_mb": 2 * memory_mb + ADDRESS_SPACE_OVERHEAD_MB,
+               "address_space_mb": (2 * memory_mb + ADDRESS_SPACE_OVERHEAD_MB
+                                    + os.path.getsize(photos) / 1e6),  # the photos are mapped
                "order": None if order is None else [int(i) for i in order],
                "batches": batches}
         self.proc.stdin.write(json.dumps(job) + "\n")

@@ -32,8 +32,10 @@ from helpers.gradebook import clean, write_gradebook
 
 FORMAT = "tl-course gradebook part, version 1"
 PART_SUFFIX = ".part.json"
-# what the grade of a submission depends on: these modules' code
-GRADER_MODULES = ("gradebook", "gradeworker", "metrics", "shards", "submission", "testphotos")
+# what the grade of a submission depends on: these modules' code, and these packages
+GRADER_MODULES = ("folders", "gradebook", "gradeworker", "images", "metrics", "shards",
+                  "submission", "testphotos")
+GRADER_PACKAGES = ("keras", "tensorflow", "numpy", "pillow")
 
 
 class MergeError(ValueError):
@@ -62,13 +64,20 @@ def parse_shard(text: str) -> tuple[int, int]:
 
 
 def grader_version() -> str:
-    """The package version and a digest of the grading code: two machines with
-    different graders do not merge."""
+    """The package version and a digest of the grading code and of the versions of
+    the packages it runs on: two machines that could grade differently do not merge."""
+    from importlib.metadata import PackageNotFoundError, version
+
     from helpers import __version__
 
     h = hashlib.sha256()
     for name in GRADER_MODULES:
         h.update((Path(__file__).parent / f"{name}.py").read_bytes())
+    for package in GRADER_PACKAGES:
+        try:
+            h.update(f"{package}=={version(package)}".encode())
+        except PackageNotFoundError:
+            h.update(f"{package} missing".encode())
     return f"{__version__}+{h.hexdigest()[:12]}"
 
 
@@ -92,7 +101,7 @@ def write_part(rows, roster, shard, seed, test_digest, out_csv, columns) -> Path
             "rows": [{key: _plain(row.get(key, "")) for key in ["student_key", *columns]}
                      for row in rows]}
     path = part_path(out_csv)
-    settings.atomic_write_text(path, json.dumps(part, indent=1, ensure_ascii=False) + "\n")
+    settings.atomic_write_text(path, json.dumps(part, indent=1) + "\n")  # ASCII: any name
     return path
 
 
@@ -112,6 +121,14 @@ def read_part(path) -> dict:
     if not isinstance(part, dict) or part.get("format") != FORMAT:
         raise MergeError(f"{path}: not a gradebook part written by this grader "
                          f"(expected format {FORMAT!r}); run its shard again")
+    fields = {"shard": int, "shards": int, "order_seed": int, "test_digest": str,
+              "grader_version": str, "roster": list, "rows": list}
+    broken = [k for k, kind in fields.items() if not isinstance(part.get(k), kind)]
+    broken += ["rows"] * any(not isinstance(r, dict) or not isinstance(r.get("student_key"), str)
+                             for r in part.get("rows") or [])
+    if broken:
+        raise MergeError(f"{path}: a damaged gradebook part ({', '.join(sorted(set(broken)))} "
+                         "missing or wrong); run its shard again")
     part["path"] = str(path)
     return part
 
@@ -173,7 +190,7 @@ def check_parts(parts) -> list[str]:
     twice = [s for s, where in graded.items() if len(where) > 1]
     if twice:
         problems.append("graded more than once: " + "; ".join(
-            f"{s} (in {_names(f for _, f in graded[s])})" for s in sorted(twice)))
+            f"{clean(s)} (in {_names(f for _, f in graded[s])})" for s in sorted(twice)))
     strangers = set(graded) - everyone
     if strangers:
         problems.append(f"graded but not in the roster: {_names(strangers)}")
@@ -181,7 +198,7 @@ def check_parts(parts) -> list[str]:
                  if any(k != shard_of(s, n) for k, _ in where)]
     if misplaced:
         problems.append("graded by the wrong shard: " + "; ".join(
-            f"{s} (belongs to shard {shard_of(s, n)}/{n})" for s in sorted(misplaced)[:10]))
+            f"{clean(s)} (belongs to shard {shard_of(s, n)}/{n})" for s in sorted(misplaced)[:10]))
     return problems
 
 

@@ -53,8 +53,9 @@ def _check_shards(commands, n, memory_mib):
         shards.append(k)
         outs.add(args.out)
         seeds.add(args.seed)
-        assert memory_mib >= args.workers * args.memory_mb + GRADER_MIB, (memory_mib, args)
-    assert sorted(shards) == list(range(n))            # every shard exactly once
+        assert memory_mib >= args.workers * args.memory_mb + GRADER_MIB, \
+            f"memory: {memory_mib} MiB for {args.workers} x {args.memory_mb} MB and the grader"
+    assert sorted(shards) == list(range(n)), f"not every shard exactly once: {sorted(shards)}"
     assert len(outs) == n and len(seeds) == 1          # one part each, one seed for all
     return [part_path(out) for out in outs]
 
@@ -114,27 +115,29 @@ def test_the_slurm_array_grades_every_shard_once_then_merges():
     first, last = (int(i) for i in re.fullmatch(r"(\d+)-(\d+)", options["array"]).groups())
     assert first == 0                                   # task ids are the shards, from 0
     n = last + 1
-    commands = [_expand(command, {**env, "SLURM_ARRAY_TASK_ID": str(k)}) for k in range(n)]
+    slurm = {"SLURM_CPUS_PER_TASK": options["cpus-per-task"]}
+    commands = [_expand(command, {**env, **slurm, "SLURM_ARRAY_TASK_ID": str(k)})
+                for k in range(n)]
     parts = _check_shards(commands, n, _mebibytes(options["mem"]))
     options, merge_env, merge_command = _sbatch(CLUSTER / "merge.sbatch")
-    _check_merge(_expand(merge_command, merge_env), parts)
+    _check_merge(_expand(merge_command, {**merge_env, "SLURM_CPUS_PER_TASK": "1"}), parts)
     assert "dependency=afterok" in (CLUSTER / "grade-class.sbatch").read_text()
 
 
 @pytest.mark.parametrize("broken, message", [
-    ("--shard \"$JOB_COMPLETION_INDEX/$SHARDS\"", "every shard exactly once"),
-    ("--memory-mb 3000", "memory"),
+    ("--shard \"$JOB_COMPLETION_INDEX/$SHARDS\"", "not every shard exactly once"),
+    ("--memory-mb 3000", "memory: 6144"),
 ])
 def test_the_checks_catch_a_broken_example(broken, message, tmp_path):
     """The checks above fail on an example that grades one shard twice, or asks a pod
     for less memory than the grader lets a submission use."""
     text = (CLUSTER / "grade-class.k8s.yaml").read_text()
     assert broken in text
-    bad = text.replace(broken, {"every shard exactly once": "--shard \"0/$SHARDS\"",
-                                "memory": "--memory-mb 5000"}[message])
+    bad = text.replace(broken, {"not every shard exactly once": "--shard \"0/$SHARDS\"",
+                                "memory: 6144": "--memory-mb 5000"}[message])
     (tmp_path / "job.yaml").write_text(bad)
     job, container, env, command = _container(tmp_path / "job.yaml")
     n = job["spec"]["completions"]
     commands = [_expand(command, {**env, "JOB_COMPLETION_INDEX": str(k)}) for k in range(n)]
-    with pytest.raises(AssertionError):
+    with pytest.raises(AssertionError, match=message):
         _check_shards(commands, n, _mebibytes(container["resources"]["limits"]["memory"]))

@@ -15,7 +15,8 @@ import pytest
 from helpers import gradebook, shards
 from helpers.cli import build_parser
 
-NAMES = [f"student{i:03d}" for i in range(200)] + ["zoë", "李雷", "a b", "x\x1b[31my"]
+HOSTILE = ["zoë", "李雷", "a b", "x\x1b[31my", os.fsdecode(b"Zo\xeb")]   # the last: not UTF-8
+NAMES = [f"student{i:03d}" for i in range(200)] + HOSTILE
 
 
 def test_a_students_shard_is_the_same_in_every_process_and_on_every_run():
@@ -75,7 +76,7 @@ def _parts(tmp_path, roster, n=4, seed=7, skip=(), twice=()):
 
 
 def test_merge_writes_the_gradebook_one_run_writes(tmp_path):
-    roster = NAMES[:30]
+    roster = NAMES[:30] + HOSTILE
     merged = shards.merge(_parts(tmp_path, roster), tmp_path / "merged.csv")
     assert [r["student_key"] for r in merged] == sorted(roster)
     rows = [_row(name, 50 + len(name)) for name in sorted(roster)]
@@ -115,12 +116,15 @@ def test_merge_names_a_missing_shard_and_a_shard_given_twice(tmp_path):
     assert "shard 0/4 was given 2 times" in message
 
 
-def test_merge_names_a_student_graded_twice_or_by_the_wrong_shard(tmp_path):
-    roster = NAMES[:40]
-    victim = next(n for n in roster if shards.shard_of(n, 4) == 1)
+@pytest.mark.parametrize("victim", ["student007", "x\x1b[31my", os.fsdecode(b"Zo\xeb")])
+def test_merge_names_a_student_graded_twice_or_by_the_wrong_shard(victim, tmp_path):
+    roster = NAMES[:40] + [victim]
+    k = shards.shard_of(victim, 4)
     message = _refused(_parts(tmp_path, roster, twice={victim}), tmp_path)
-    assert f"graded more than once: {victim}" in message
-    assert f"{victim} (belongs to shard 1/4)" in message
+    shown = gradebook.clean(victim)                 # no escape codes reach the console
+    assert "\x1b" not in message and "\udceb" not in message
+    assert f"graded more than once: {shown}" in message
+    assert f"{shown} (belongs to shard {k}/4)" in message
 
 
 def test_merge_refuses_parts_of_different_gradings(tmp_path):
@@ -142,6 +146,34 @@ def test_merge_says_which_file_is_not_a_part(tmp_path):
     assert "notes.part.json: not a readable gradebook part" in _refused(
         [tmp_path / "notes.part.json"], tmp_path)
     assert "no such part" in _refused([tmp_path / "nowhere.csv"], tmp_path)
+    paths = _parts(tmp_path / "a", NAMES[:10], n=2)
+    data = json.loads(paths[1].read_text())
+    del data["shard"]
+    data["rows"] = [{"student": "no key"}]
+    paths[1].write_text(json.dumps(data))
+    message = _refused(paths, tmp_path)
+    assert "part-1.part.json: a damaged gradebook part (rows, shard missing or wrong)" in message
+
+
+def test_a_name_handed_in_twice_gets_one_row_that_says_so(tmp_path):
+    (tmp_path / "alice").mkdir()
+    (tmp_path / "alice" / "model.keras").write_bytes(b"PK")
+    (tmp_path / "alice.keras").write_bytes(b"PK")
+    (tmp_path / "bob.keras").write_bytes(b"PK")
+    found = gradebook.find_submissions(tmp_path)
+    assert [(s, f is None) for s, f, _ in found] == [("alice", True), ("bob", False)]
+    assert "two submissions under this name (alice.keras and the folder alice/)" in found[0][2]
+
+
+def test_a_shard_that_cannot_write_stops_before_grading(tmp_path, capsys):
+    (tmp_path / "subs").mkdir()
+    (tmp_path / "blocked").write_text("a file where the parts' folder should be")
+    args = build_parser().parse_args([
+        "grade", str(tmp_path / "subs"), "--test-dir", str(tmp_path / "nowhere"), "--seed", "1",
+        "--shard", "0/2", "--out", str(tmp_path / "blocked" / "part-0.csv")])
+    assert args.func(args) == 2                     # before the missing test folder is read
+    err = capsys.readouterr().err
+    assert f"cannot write to {tmp_path / 'blocked'}" in err and "Traceback" not in err
 
 
 def test_the_cli_requires_a_seed_for_a_shard_and_merges(tmp_path, capsys):

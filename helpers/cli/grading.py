@@ -51,7 +51,7 @@ def _grade_class(args) -> int:
                            workers=args.workers, timeout=args.timeout,
                            memory_mb=args.memory_mb, progress=not args.json, seed=args.seed,
                            shard=shard)
-    except (FileNotFoundError, NotADirectoryError, ValueError) as e:
+    except (OSError, ValueError) as e:
         _err(str(e))
         return 2
     if args.json:
@@ -120,7 +120,7 @@ def cmd_merge(args) -> int:
 
     try:
         rows = merge(args.parts, args.out, args.feedback_dir)
-    except MergeError as e:
+    except (MergeError, OSError) as e:
         _err(str(e))
         return 2
     counts = Counter(row["status"] for row in rows)
