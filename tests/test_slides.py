@@ -8,7 +8,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from helpers.cli.slides import SLIDE_HEIGHT, cell_height, fit_slides, quiz_slides
+from helpers.cli.slides import (OUTPUT_ONLY, SLIDE_HEIGHT, cell_height, fit_slides, quiz_slides,
+                                split_tall_cells)
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted(ROOT.glob("notebooks/0*.ipynb")) + sorted(ROOT.glob("lab/*.ipynb"))
@@ -62,3 +63,25 @@ def test_quiz_cells_become_a_question_per_slide_and_its_answer():
     assert questions[0]["explain"] in answer.source
     assert answer.metadata["slideshow"]["slide_type"] == "fragment"
     assert cells[-1].source == "x = 1"
+
+
+def test_an_executed_cell_too_tall_shows_its_code_then_its_outputs():
+    """Code, a printed table and a figure do not fit one slide: the code stays, and
+    its outputs follow on subslides of their own, as many to a slide as fit."""
+    png = {"image/png": "iVBORw0KGgo=", "text/plain": "<Figure>"}
+    cell = nbformat.v4.new_code_cell("\n".join(f"x = {i}" for i in range(14)), outputs=[
+        nbformat.v4.new_output("stream", name="stdout", text="row " * 30 + "\n" * 15),
+        nbformat.v4.new_output("display_data", data=png),
+        nbformat.v4.new_output("display_data", data=png)])
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("## A section"), cell]
+    assert cell_height(cell) > SLIDE_HEIGHT
+    cells = split_tall_cells(nb).cells
+    assert cells[1].source == cell.source and not cells[1].outputs
+    shown = cells[2:]
+    assert [len(c.outputs) for c in shown] == [1, 1, 1]     # a figure needs a slide of its own
+    for c in shown:
+        assert OUTPUT_ONLY in c.metadata["tags"] and c.metadata["slideshow"]["slide_type"] == "subslide"
+        assert cell_height(c) <= SLIDE_HEIGHT
+    assert len({c.id for c in cells}) == len(cells)
+    nbformat.validate(nb)

@@ -35,6 +35,8 @@ def reveal_js() -> Path:
 # course's decks (tests/test_browser.py checks every slide fits).
 SLIDE_HEIGHT = 700
 MARKDOWN_LINE, TABLE_ROW, CODE_LINE, CELL_PADDING, FIGURE = 31, 45, 22, 30, 560
+CODE_COLUMNS = 92   # characters of code or output on a line before it wraps
+OUTPUT_ONLY = "slides-output-only"   # a tag: the deck shows this cell's outputs, not its code
 
 
 def cell_height(cell) -> int:
@@ -44,15 +46,21 @@ def cell_height(cell) -> int:
         rows = [line for line in cell.source.splitlines() if line.startswith("|")]
         wrapped = sum(1 + len(row) // 90 for row in rows)   # a long row wraps
         return CELL_PADDING + MARKDOWN_LINE * (lines - len(rows)) + TABLE_ROW * wrapped
-    height = CELL_PADDING + CODE_LINE * lines
+    shown = "" if OUTPUT_ONLY in cell.metadata.get("tags", []) else cell.source
+    height = CELL_PADDING + CODE_LINE * _wrapped(shown) * bool(shown)
     for output in cell.get("outputs", []):
         data = output.get("data", {})
         if "image/png" in data:
             height += FIGURE
         else:
             text = output.get("text", "") or data.get("text/plain", "")
-            height += CODE_LINE * min(len(str(text).splitlines()), 40)
+            height += CODE_LINE * min(_wrapped(str(text)), 40)
     return height
+
+
+def _wrapped(text: str, width: int = CODE_COLUMNS) -> int:
+    """Lines of ``text`` on a slide, a line longer than ``width`` wrapping."""
+    return sum(1 + len(line) // width for line in text.splitlines()) or 1
 
 
 QUIZ_CELL = re.compile(r'^quiz\.show\("(?P<notebook>\w+)", "(?P<when>pre|post)"\)\s*$')
@@ -80,6 +88,40 @@ def quiz_slides(nb):
             cells.append(nbformat.v4.new_markdown_cell(
                 f"*Answer:* **{key}**. {q['explain']}",
                 metadata={"slideshow": {"slide_type": "fragment"}}))
+    nb.cells = cells
+    return nb
+
+
+def split_tall_cells(nb, height=SLIDE_HEIGHT):
+    """An executed code cell too tall for one slide (code, printed lines and a figure)
+    is shown as its code, then its outputs on the next subslides, as many outputs to
+    a subslide as fit."""
+    import copy
+
+    cells = []
+    for cell in nb.cells:
+        if cell.cell_type != "code" or not cell.get("outputs") or cell_height(cell) <= height:
+            cells.append(cell)
+            continue
+        code = copy.deepcopy(cell)
+        code.outputs = []
+        cells.append(code)
+        group, parts = [], 0
+        for output in cell.outputs + [None]:
+            part = copy.deepcopy(cell)
+            part.source, part.outputs = "", group + ([output] if output else [])
+            if output is not None and (not group or cell_height(part) <= height):
+                group.append(output)
+                continue
+            shown = copy.deepcopy(cell)
+            shown.outputs = group
+            parts += 1
+            if "id" in cell:
+                shown.id = f"{cell.id}-out{parts}"[-64:]
+            shown.metadata["tags"] = [*cell.metadata.get("tags", []), OUTPUT_ONLY]
+            shown.metadata["slideshow"] = {"slide_type": "subslide"}
+            cells.append(shown)
+            group = [output]
     nb.cells = cells
     return nb
 
@@ -114,12 +156,16 @@ def write_slides(notebooks, out) -> list[Path]:
         source = reveal_js()
         for part in ("dist", "plugin"):
             shutil.copytree(source / part, local / part, dirs_exist_ok=True)
+    from nbconvert.preprocessors import TagRemovePreprocessor
+
     exporter = SlidesExporter(template_name="offline_slides",
                               extra_template_basedirs=[str(TEMPLATES)],
                               reveal_url_prefix="reveal.js", reveal_theme="white")
+    exporter.register_preprocessor(TagRemovePreprocessor(remove_input_tags={OUTPUT_ONLY}),
+                                   enabled=True)
     written = []
     for path in map(Path, notebooks):
-        nb = fit_slides(quiz_slides(nbformat.read(path, as_version=4)))
+        nb = fit_slides(split_tall_cells(quiz_slides(nbformat.read(path, as_version=4))))
         body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": path.stem}})
         target = out / f"{path.stem}.slides.html"
         target.write_text(body, encoding="utf-8")
