@@ -48,6 +48,8 @@ test: setup backends
 
 OTHER_NOTEBOOKS = notebooks/01_feature_extraction.ipynb notebooks/03_ideal_cat.ipynb \
 	notebooks/04_adversarial_dog.ipynb lab/solution.ipynb
+# One after the other: run at the same time on two cores, their threads fight (PyTorch
+# 03 took minutes per cell beside JAX; README: "Running the course and the tests").
 other-backends: backends
 	for b in torch jax; do \
 		TL_PROFILE=quick TL_BACKBONE_TABLE=efficientnet_lite0 KERAS_BACKEND=$$b \

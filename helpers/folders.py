@@ -273,9 +273,12 @@ def make_split(report: FolderReport, val=0.15, test=0.2, seed=42, name=None,
     if save and path.exists():
         try:
             saved = json.loads(path.read_text())
-            files = saved["train"] + saved["val"] + saved["test"]
+            # files relative to the folder: the same split whichever link led to it
+            parts = {p: [str(root / f) for f in saved[p]] if saved.get("relative") else saved[p]
+                     for p in ("train", "val", "test")}
+            files = parts["train"] + parts["val"] + parts["test"]
             if set(files) <= set(paths):
-                return Split(saved["train"], saved["val"], saved["test"],
+                return Split(parts["train"], parts["val"], parts["test"],
                              report.classes, {f: label_of[f] for f in files})
             print(f"saved split {path} no longer matches {root}; making a new one")
         except (OSError, ValueError, KeyError) as e:
@@ -288,7 +291,10 @@ def make_split(report: FolderReport, val=0.15, test=0.2, seed=42, name=None,
     if save:
         try:
             settings.atomic_write_text(path, json.dumps(
-                {"train": split.train, "val": split.val, "test": split.test}, indent=0))
+                {"relative": True, **{p: [str(Path(f).relative_to(root)) for f in files]
+                                      for p, files in (("train", split.train),
+                                                       ("val", split.val),
+                                                       ("test", split.test))}}, indent=0))
         except OSError as e:
             print(f"note: could not save the split to {path} ({e})")
     return split

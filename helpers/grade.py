@@ -49,19 +49,18 @@ def grade(model_path, test_dir, min_top1=MIN_TOP1, min_top3=MIN_TOP3, timeout=30
         return _failed(model_path, test_dir, f"{row['status']}: {row['reason']}")
     probs, truth, class_names = row["outputs"], row["truth"], row["class_names"]
     species = np.array([oxford_label(Path(f).name, "species") for f in test.files])
-    per_species = {}
-    for name in ("cat", "dog"):
-        mask = species == name
-        if mask.any():
-            per_species[name] = {"images": int(mask.sum()),
-                                 "top1": top_k(truth[mask], probs[mask], 1).value,
-                                 "top3": top_k(truth[mask], probs[mask], 3).value}
+
+    def scores(mask):   # unrounded, so that the report and the score agree
+        top1, top3 = top_k(truth[mask], probs[mask], 1), top_k(truth[mask], probs[mask], 3)
+        return {"top1": top1.value, "top3": top3.value, "top1_ci95": [top1.low, top1.high],
+                "top3_ci95": [top3.low, top3.high]}
+
+    per_species = {name: {"images": int((species == name).sum()), **scores(species == name)}
+                   for name in ("cat", "dog") if (species == name).any()}
     result = {
         "model": str(model_path), "test_dir": str(test_dir), "images": row["images"],
         "unknown_breeds": sorted(set(test.labels) - set(class_names)),
-        "top1": row["top1"], "top3": row["top3"],
-        "top1_ci95": [row["top1_low"], row["top1_high"]],
-        "top3_ci95": [row["top3_low"], row["top3_high"]], "per_species": per_species,
+        **scores(slice(None)), "per_species": per_species,
         "thresholds": {"top1": min_top1, "top3": min_top3}, "skipped_files": test.skipped,
         "test_digest": test.digest, "seconds": row["seconds"],
     }
@@ -73,13 +72,16 @@ def grade(model_path, test_dir, min_top1=MIN_TOP1, min_top3=MIN_TOP3, timeout=30
 def format_report(result: dict) -> str:
     if "error" in result:
         return f"FAIL (score 0): {result['error']}"
+
+    def line(label, r, n):
+        return (f"  {label:4} top-1 {r['top1']:.3f} (95% CI {r['top1_ci95'][0]:.3f}-"
+                f"{r['top1_ci95'][1]:.3f})   top-3 {r['top3']:.3f} (95% CI "
+                f"{r['top3_ci95'][0]:.3f}-{r['top3_ci95'][1]:.3f}), n={n}")
+
     lines = [f"{result['model']} on {result['test_dir']} ({result['images']} images)",
-             f"  top-1 {result['top1']:.3f} (95% CI {result['top1_ci95'][0]:.3f}-"
-             f"{result['top1_ci95'][1]:.3f})   top-3 {result['top3']:.3f} (95% CI "
-             f"{result['top3_ci95'][0]:.3f}-{result['top3_ci95'][1]:.3f})"]
+             line("all", result, result["images"])]
     for name, r in result["per_species"].items():
-        lines.append(f"  {name:4} top-1 {r['top1']:.3f}   top-3 {r['top3']:.3f}   "
-                     f"({r['images']} images)")
+        lines.append(line(name, r, r["images"]))
     if result["unknown_breeds"]:
         lines.append(f"  classes the model does not know: {', '.join(result['unknown_breeds'])}")
     t = result["thresholds"]

@@ -253,7 +253,7 @@ def grade_class(submissions, test_dir, out_csv, feedback_dir=None, workers=2, ti
 
     if shard is not None and seed is None:
         raise ValueError("--shard needs --seed: every shard must draw the photos' order "
-                         "from one seed")
+                         "from one seed (any integer; keep it for the merge)")
     out_csv = Path(out_csv)
     for folder in (out_csv.parent, Path(feedback_dir) if feedback_dir else
                    out_csv.parent / "feedback"):

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-NOT_DONE = "Not done yet: fill in the cell above (replace the None), then run this one again."
+NOT_DONE = ("Not done yet: fill in the cell above (replace its None or its TODO), then run "
+            "this one again.")
 
 
 def _say(message) -> str:

@@ -71,11 +71,14 @@ def run_batched(model, x, size, batch_size=64, progress=True, desc="features") -
 
 def cached_activations(name, x, image_size, cut=None, progress=True, bottom=None) -> np.ndarray:
     """The bottom's activations of uint8 images ``x`` at ``image_size``, computed once
-    and cached (float16) under the course cache, keyed by the pixels themselves."""
+    and cached (float16) under the course cache, keyed by the pixels themselves and the
+    Keras backend (a PyTorch run computes its own, never TensorFlow's)."""
     cut = cut or CUTS[name]
-    h = hashlib.sha256(f"{name}|{cut}|{image_size}|{x.shape}|v1".encode())
+    backend = keras.backend.backend()
+    h = hashlib.sha256(f"{name}|{cut}|{image_size}|{x.shape}|{backend}|v1".encode())
     h.update(np.ascontiguousarray(x).data)
-    path = settings.cache_dir() / "activations" / f"{name}-{image_size}-{h.hexdigest()[:20]}.npy"
+    path = (settings.cache_dir() / "activations"
+            / f"{name}-{image_size}-{backend}-{h.hexdigest()[:20]}.npy")
     if path.exists():
         try:
             return np.load(path)
@@ -242,8 +245,11 @@ def three_ways(train, val, test, size, backbone="efficientnet_lite0", fine_tune_
     """Notebook 05's comparison on one domain (:class:`helpers.arrays.ArrayData` parts):
     a CNN from scratch, frozen features + head, and fine-tuned top blocks, each
     chosen on ``val`` and measured once on ``test``. Returns, per method, the
-    test accuracy (:class:`helpers.metrics.Accuracy`), seconds, predictions and a
-    model on the domain's own images."""
+    test accuracy (:class:`helpers.metrics.Accuracy`), the balanced accuracy on
+    ``val`` (``val_balanced_accuracy``: the figure to choose a method by), seconds,
+    predictions and a model on the domain's own images."""
+    from sklearn.metrics import balanced_accuracy_score
+
     from helpers.metrics import accuracy
 
     n = len(train.class_names)
@@ -255,7 +261,9 @@ def three_ways(train, val, test, size, backbone="efficientnet_lite0", fine_tune_
     s_size = scratch.input_shape[1]
     wrapped = scratch if s_size == train.x.shape[1] else image_model(
         scratch, train.x.shape[1:], s_size, "scratch", rgb=False)
+    val_pred = predict_scratch(scratch, val.x).argmax(1)
     out["from scratch"] = dict(accuracy=accuracy(test.y, pred), pred=pred, model=wrapped,
+                               val_balanced_accuracy=float(balanced_accuracy_score(val.y, val_pred)),
                                seconds=time.perf_counter() - start)
     start = time.perf_counter()
     bottom, top = split_backbone(backbone, size)
@@ -273,10 +281,13 @@ def three_ways(train, val, test, size, backbone="efficientnet_lite0", fine_tune_
     tuned, history, _ = fine_tune(top, head, acts["train"], train.y, acts["val"], val.y,
                                   epochs=fine_tune_epochs, seed=seed)
     run = feature_extractor(tuned)
-    pred = np.concatenate([run(acts["test"][i:i + 256].astype("float32")).argmax(1)
-                           for i in range(0, len(test), 256)])
+    pred, val_pred = (np.concatenate([run(acts[part][i:i + 256].astype("float32")).argmax(1)
+                                      for i in range(0, len(acts[part]), 256)])
+                      for part in ("test", "val"))
     full = keras.Sequential([bottom, tuned], name="fine_tuned")
     out["fine-tuned top"] = dict(accuracy=accuracy(test.y, pred), pred=pred, history=history,
+                                 val_balanced_accuracy=float(balanced_accuracy_score(val.y,
+                                                                                     val_pred)),
                                  seconds=time.perf_counter() - start, bottom=bottom,
                                  scorer=tuned,
                                  model=image_model(full, train.x.shape[1:], size, "fine_tuned"))

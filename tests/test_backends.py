@@ -20,7 +20,7 @@ PROBE = r"""
 import json, sys
 import helpers, keras, numpy as np
 from keras import ops
-from helpers import features, gradients, jaxconv, natural, optimize
+from helpers import features, gradients, jaxconv, natural, optimize, settings, transfer
 rng = np.random.default_rng(0)
 image = rng.uniform(0, 255, (1, 16, 16, 3)).astype("float32")
 keras.utils.set_random_seed(0)
@@ -38,6 +38,9 @@ spectrum = rng.normal(0, 0.01, (2, 1, 3, 16, 9)).astype("float32")
 nat = ops.convert_to_numpy(natural.spectrum_image(spectrum))
 probs = features.feature_extractor(model)(image)
 key = features._features_key("efficientnet_lite0", 224, [sys.argv[1]])
+pixels = np.random.default_rng(1).integers(0, 256, (2, 16, 16, 3), dtype="uint8")
+transfer.cached_activations("efficientnet_lite0", pixels, 16, cut="probe", progress=False,
+                            bottom=model)
 print(json.dumps({"backend": keras.backend.backend(), "loss": float(loss), "key": key,
                   "grad": ops.convert_to_numpy(grad).ravel().tolist(),
                   "fgsm": adv.ravel().tolist(), "natural": nat.ravel().tolist(),
@@ -56,8 +59,9 @@ def results(tmp_path_factory):
     path = tmp_path_factory.mktemp("backends") / "weights.npz"
     np.savez(path, **{str(i): w for i, w in enumerate(model.get_weights())})
     out = {}
+    cache = tmp_path_factory.mktemp("backend-cache")  # one cache for the three backends
     for backend in BACKENDS:
-        env = dict(os.environ, KERAS_BACKEND=backend)
+        env = dict(os.environ, KERAS_BACKEND=backend, TL_CACHE_DIR=str(cache))
         res = subprocess.run([sys.executable, "-c", PROBE, str(path)], env=env,
                              capture_output=True, text=True, timeout=600)
         assert res.returncode == 0, (
@@ -65,6 +69,7 @@ def results(tmp_path_factory):
             + res.stderr[-3000:])
         out[backend] = json.loads(res.stdout.strip().splitlines()[-1])
         assert out[backend]["backend"] == backend
+    out["activations"] = sorted(p.name for p in (cache / "activations").iterdir())
     return out
 
 
@@ -82,6 +87,14 @@ def test_every_backend_computes_what_tensorflow_does(results, backend, key):
 
 def test_no_backend_reuses_anothers_cached_features(results):
     assert len({results[b]["key"] for b in BACKENDS}) == len(BACKENDS)
+
+
+def test_no_backend_reuses_anothers_cached_activations(results):
+    """05's cut backbone caches its bottom's activations: one file per backend, from the
+    same pixels into one cache, so PyTorch and JAX compute theirs."""
+    names = results["activations"]
+    assert len(names) == len(BACKENDS), names
+    assert all(any(f"-{b}-" in n for n in names) for b in BACKENDS), names
 
 
 def test_the_fast_jax_depthwise_convolution_is_keras_own():

@@ -5,6 +5,7 @@ import subprocess
 import sys
 import tarfile
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -136,6 +137,23 @@ def test_split_is_stratified_seeded_and_saved(pets_mini, tmp_path, monkeypatch):
     assert len(a.train) + len(a.val) + len(a.test) == 365
     assert len({a.labels[f] for f in a.train}) == 37        # every breed is trained on
     assert list((tmp_path / "splits").glob("*.json"))
+
+
+def test_a_saved_split_is_the_same_through_a_linked_folder(pets_mini, tmp_path, monkeypatch,
+                                                          capsys):
+    """An instructor's staged data reached through a link (CI's ../shared, a lab
+    machine's mount) and directly: one saved split, no rebuild, no message."""
+    monkeypatch.setenv("TL_CACHE_DIR", str(tmp_path / "cache"))
+    (tmp_path / "staged").mkdir()
+    link = tmp_path / "staged" / Path(pets_mini).name
+    link.symlink_to(Path(pets_mini).resolve(), target_is_directory=True)
+    through_link = folders.make_split(folders.check_folder(link, labels="breed"), seed=1)
+    direct = folders.make_split(folders.check_folder(Path(pets_mini).resolve(), labels="breed"),
+                                seed=1)
+    assert "no longer matches" not in capsys.readouterr().out
+    assert len(list((tmp_path / "cache" / "splits").glob("*.json"))) == 1
+    assert [Path(f).name for f in through_link.test] == [Path(f).name for f in direct.test]
+    assert all(f.startswith(str(Path(pets_mini).resolve())) for f in direct.test)
 
 
 def test_checksum_mismatch_keeps_the_file(tmp_path):

@@ -6,7 +6,7 @@ import keras
 import pytest
 
 from helpers import train
-from helpers.grade import grade
+from helpers.grade import format_report, grade
 
 
 def test_grades_a_real_model(breed_model):
@@ -16,6 +16,9 @@ def test_grades_a_real_model(breed_model):
     assert result["top1"] >= 0.8 and result["top3"] >= result["top1"]
     assert set(result["per_species"]) == {"cat", "dog"}
     assert result["passed"] and result["score"] == round(100 * result["top1"], 1)
+    report = format_report(result)   # the figures the score comes from, each with its interval
+    assert f"top-1 {result['score'] / 100:.3f} (95% CI" in report, report
+    assert report.count("95% CI") == 6 and f"n={result['images']}" in report, report
 
 
 def test_grade_command_json(breed_model):

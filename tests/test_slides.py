@@ -85,3 +85,20 @@ def test_an_executed_cell_too_tall_shows_its_code_then_its_outputs():
         assert cell_height(c) <= SLIDE_HEIGHT
     assert len({c.id for c in cells}) == len(cells)
     nbformat.validate(nb)
+
+
+def test_pages_and_slides_hide_the_line_that_is_for_nbval(tmp_path):
+    """The student reads the cell, not the test's marker; the notebook keeps it."""
+    from helpers.cli.course import CHECK_MARK, without_test_marks
+    from helpers.cli.slides import write_slides
+
+    path = ROOT / "notebooks" / "01_feature_extraction.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    marked = [c for c in nb.cells if c.cell_type == "code" and CHECK_MARK in c.source]
+    assert marked
+    shown = without_test_marks(nb)
+    assert not any(CHECK_MARK in c.source for c in shown.cells)
+    assert "print(photos.describe())" in "".join(c.source for c in shown.cells)
+    assert CHECK_MARK in marked[0].source          # the original is untouched
+    deck = write_slides([path], tmp_path)[0].read_text(encoding="utf-8")
+    assert CHECK_MARK not in deck and "describe" in deck

@@ -13,6 +13,7 @@ other output: how the notebooks are stored in the repository.
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 import time
@@ -150,6 +151,18 @@ def _summary(error) -> str:
     return "failed: " + (last[-1] if last else "error")
 
 
+def without_test_marks(nb):
+    """A copy of ``nb`` for reading (the HTML pages, the slides): the line that tells
+    nbval to compare a cell's output (``# NBVAL_CHECK_OUTPUT``) is for the tests,
+    not the student."""
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        if cell.cell_type == "code" and CHECK_MARK in cell.source:
+            cell.source = "\n".join(line for line in cell.source.split("\n")
+                                    if line.strip() != f"# {CHECK_MARK}")
+    return nb
+
+
 def run_course(out="output", notebooks=None, profile=None, backend=None) -> int:
     """Execute every notebook into ``out`` on the Keras ``backend`` (default:
     ``KERAS_BACKEND``, else TensorFlow); print a report; return the exit status."""
@@ -171,7 +184,7 @@ def run_course(out="output", notebooks=None, profile=None, backend=None) -> int:
         seconds = time.perf_counter() - start
         target = out / path.name
         nbformat.write(nb, target)
-        html, _ = HTMLExporter().from_notebook_node(nb)
+        html, _ = HTMLExporter().from_notebook_node(without_test_marks(nb))
         target.with_suffix(".html").write_text(html, encoding="utf-8")
         status = "ok" if error is None else _summary(error)
         todo = sum(1 for c in nb.cells if SKIP_TAG in c.metadata.get("tags", []))

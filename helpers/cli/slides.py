@@ -15,6 +15,8 @@ import re
 import shutil
 from pathlib import Path
 
+from helpers.cli.course import without_test_marks
+
 TEMPLATES = Path(__file__).parent / "templates"
 
 
@@ -165,7 +167,8 @@ def write_slides(notebooks, out) -> list[Path]:
                                    enabled=True)
     written = []
     for path in map(Path, notebooks):
-        nb = fit_slides(split_tall_cells(quiz_slides(nbformat.read(path, as_version=4))))
+        nb = fit_slides(split_tall_cells(quiz_slides(
+            without_test_marks(nbformat.read(path, as_version=4)))))
         body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": path.stem}})
         target = out / f"{path.stem}.slides.html"
         target.write_text(body, encoding="utf-8")
