@@ -3,6 +3,7 @@
 #   make test     set up .venv and run all tests (unit tests + nbval on every notebook,
 #                 on TensorFlow, and notebooks 01, 03, 04 and the lab on PyTorch and JAX)
 # BACKEND=torch or BACKEND=jax runs the course on another Keras backend (installed first).
+SHELL := /bin/bash
 PYTHON ?= python3
 BACKEND ?= $(or $(KERAS_BACKEND),tensorflow)
 TORCH_INDEX ?=
@@ -41,21 +42,36 @@ course: setup
 slides: setup
 	$(BIN)/python -m helpers slides $(or $(wildcard $(OUT)/*.ipynb),$(wildcard notebooks/*.ipynb lab/*.ipynb)) --out $(OUT)/slides
 
-# The full suite on TensorFlow, then the backend runs (a missing backend fails them).
+# On two cores, two processes with one thread each finish sooner than one with two:
+# most of the course is batches of one (a drawing, an attack), where a second thread
+# does not help, and threads of two libraries in one process fight (README: "Running
+# the course and the tests"). TEST_WORKERS=1 runs the suite in one process.
+TEST_WORKERS ?= 2
+ONE_THREAD = OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 TF_NUM_INTRAOP_THREADS=1 \
+	TF_NUM_INTEROP_THREADS=1
+ONE_XLA_THREAD = XLA_FLAGS="--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+
+# The full suite on TensorFlow (a test file or notebook at a time on each worker), then
+# the backend runs (a missing backend fails them).
 test: setup backends
-	TL_PROFILE=quick KERAS_BACKEND=tensorflow $(BIN)/python -m pytest tests notebooks lab --nbval-lax --nbval-current-env -p no:cacheprovider --durations=15
+	$(ONE_THREAD) TL_PROFILE=quick KERAS_BACKEND=tensorflow $(BIN)/python -m pytest \
+		$(if $(filter-out 1,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile) \
+		tests notebooks lab --nbval-lax --nbval-current-env -p no:cacheprovider --durations=15
 	$(MAKE) other-backends
 
 OTHER_NOTEBOOKS = notebooks/01_feature_extraction.ipynb notebooks/03_ideal_cat.ipynb \
 	notebooks/04_adversarial_dog.ipynb lab/solution.ipynb
-# One after the other: run at the same time on two cores, their threads fight (PyTorch
-# 03 took minutes per cell beside JAX; README: "Running the course and the tests").
+# PyTorch and JAX side by side, one thread each, each line of output marked with its
+# backend; either failing fails the target.
 other-backends: backends
+	@status=0; pids=""; \
 	for b in torch jax; do \
-		TL_PROFILE=quick TL_BACKBONE_TABLE=efficientnet_lite0 KERAS_BACKEND=$$b \
-		$(BIN)/python -m pytest $(OTHER_NOTEBOOKS) \
-			--nbval-lax --nbval-current-env -p no:cacheprovider --durations=5 || exit 1; \
-	done
+		( set -o pipefail; $(ONE_THREAD) $(ONE_XLA_THREAD) TL_PROFILE=quick TL_BACKBONE_TABLE=efficientnet_lite0 \
+		  KERAS_BACKEND=$$b $(BIN)/python -m pytest $(OTHER_NOTEBOOKS) --nbval-lax \
+		  --nbval-current-env -p no:cacheprovider --durations=5 2>&1 | sed -u "s/^/[$$b] /" ) & \
+		pids="$$pids $$!"; \
+	done; \
+	for p in $$pids; do wait $$p || status=1; done; exit $$status
 
 unit: setup
 	$(BIN)/python -m pytest tests
