@@ -77,6 +77,9 @@ CHECKS = {
         ("X-rays: best low > majority high", "acc['chest_xray', best_method].low", ">",
          "majority.high"),
         ("Grad-CAM by hand against gradcam", "gap", "<", "1e-3"),
+        ("(taught, not asserted) X-rays: every method's validation low > test high (balanced)",
+         "min(r['val_balanced'].low - r['test_balanced'].high for r in xr.values())", ">",
+         "0"),
     ]),
     "lab": ("lab/solution.ipynb", [
         ("graded top-1 >= pass line", "result['top1']", ">=",

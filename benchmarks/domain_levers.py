@@ -73,7 +73,7 @@ def fine_tune_rows(name, train, val, test):
                                            bottom=bottom)
             for p, d in (("train", train), ("val", val), ("test", test))}
     feats = {p: transfer.pooled(top, a) for p, a in acts.items()}
-    head, _, _, _ = transfer.frozen_head(feats["train"], train.y, feats["val"], val.y)
+    head, _, _ = transfer.frozen_head(feats["train"], train.y, train.groups)
     frozen = head.predict(feats["test"], verbose=0).argmax(1)
     print(f"{name:14} frozen features {'(the reference for McNemar)':46} {'':7}  "
           f"{metrics.accuracy(test.y, frozen)}", flush=True)

@@ -50,6 +50,39 @@ def interval(correct: int, n: int, confidence=0.95) -> Accuracy:
     return Accuracy(correct, n, float(ci.low), float(ci.high))
 
 
+@dataclasses.dataclass(frozen=True)
+class Balanced:
+    """A balanced accuracy of ``n`` images (the mean of the classes' recalls) with its
+    95% interval ``[low, high]``."""
+    value: float
+    n: int
+    low: float
+    high: float
+
+    def __float__(self) -> float:
+        return self.value
+
+    def __str__(self) -> str:
+        return f"{self.value:.3f} (95% CI {self.low:.3f}-{self.high:.3f}, n={self.n})"
+
+
+def balanced_accuracy(y_true, y_pred, confidence=0.95) -> Balanced:
+    """The mean of the classes' recalls (scikit-learn's ``balanced_accuracy_score``),
+    with a normal-approximation interval: each recall ``p_k`` is a proportion of its
+    class's ``n_k`` images, so their mean over ``K`` classes has the variance
+    ``sum(p_k (1 - p_k) / n_k) / K**2``. Notebook 05."""
+    from scipy.stats import norm
+
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    hits = [y_pred[y_true == c] == c for c in np.unique(y_true)]
+    if not hits:
+        return Balanced(float("nan"), 0, float("nan"), float("nan"))
+    p, n_k = np.array([h.mean() for h in hits]), np.array([h.size for h in hits])
+    value, half = float(p.mean()), float(norm.ppf(0.5 + confidence / 2)
+                                         * np.sqrt((p * (1 - p) / n_k).sum()) / len(p))
+    return Balanced(value, int(y_true.size), max(0.0, value - half), min(1.0, value + half))
+
+
 def top_k(y_true, probs, k=3, labels=None) -> Accuracy:
     """Top-``k`` accuracy (scikit-learn's ``top_k_accuracy_score``) with its interval.
     Labels outside ``probs``' columns (``-1``) count as misses. The lab, the grader."""

@@ -137,7 +137,7 @@ def test_balanced_weights_let_the_rare_class_be_found():
     x, x_val = draw(y), draw(y)
     y_test = np.repeat([0, 1], [500, 500])
     x_test = draw(y_test)
-    head, _, _, _ = transfer.frozen_head(x, y, x_val, y)
+    head, _, _ = transfer.frozen_head(x, y)
     rare_recall = (head.predict(x_test, verbose=0).argmax(1)[y_test == 1] == 1).mean()
     # control: the same data without weights finds few of the rare class
     from sklearn.linear_model import LogisticRegression
@@ -145,10 +145,10 @@ def test_balanced_weights_let_the_rare_class_be_found():
     assert plain < 0.4 < 0.6 < rare_recall, (plain, rare_recall)
 
 
-def test_frozen_head_keeps_the_c_that_validation_chose():
-    # 20 informative features among 300, 80 training examples: the strongly
-    # regularised head generalises better, so the winner is the first C fitted and
-    # the head must not be the last (warm-started) fit
+def test_frozen_head_chooses_c_by_cross_validation_on_training_data():
+    # 20 informative features among 300, 120 training examples: the strongly
+    # regularised head generalises better, and cross-validation on the training
+    # examples alone finds it (no validation images are passed)
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import balanced_accuracy_score
 
@@ -158,14 +158,38 @@ def test_frozen_head_keeps_the_c_that_validation_chose():
         x = rng.normal(size=(n, 300))
         x[:, :20] += 0.4 * (2 * y[:, None] - 1)
         return x.astype("float32"), y
-    (x, y), (x_val, y_val) = draw(80), draw(400)
-    cold = {c: balanced_accuracy_score(y_val, LogisticRegression(
-        C=c, max_iter=5000, class_weight="balanced").fit(x, y).predict(x_val)) for c in (0.001, 100.0)}
-    assert cold[0.001] > cold[100.0] + 0.01, cold
-    head, c, val_acc, _ = transfer.frozen_head(x, y, x_val, y_val, c_values=(100.0, 0.001))
-    pred = head.predict(x_val, verbose=0).argmax(1)
-    assert c == 0.001 and balanced_accuracy_score(y_val, pred) == pytest.approx(val_acc)
-    assert val_acc == pytest.approx(cold[0.001], abs=0.01)
+    (x, y), (x_val, y_val) = draw(120), draw(400)
+    cold = {c: LogisticRegression(C=c, max_iter=5000, class_weight="balanced").fit(x, y)
+            for c in (0.001, 100.0)}
+    score = {c: balanced_accuracy_score(y_val, m.predict(x_val)) for c, m in cold.items()}
+    assert score[0.001] > score[100.0] + 0.01, score
+    head, c, _ = transfer.frozen_head(x, y, c_values=(100.0, 0.001))
+    assert c == 0.001
+    # the head is refitted on all the training examples with the chosen C
+    np.testing.assert_allclose(head.predict(x_val, verbose=0),
+                               cold[0.001].predict_proba(x_val), atol=2e-3)
+
+
+def test_frozen_head_keeps_a_patients_images_in_one_part(monkeypatch):
+    import sklearn.linear_model
+
+    folds = []
+
+    class Recording(sklearn.linear_model.LogisticRegressionCV):
+        def fit(self, x, y, **kw):
+            self.cv = list(self.cv)
+            folds.extend(self.cv)
+            return super().fit(x, y, **kw)
+
+    monkeypatch.setattr(sklearn.linear_model, "LogisticRegressionCV", Recording)
+    rng = np.random.default_rng(0)
+    y = np.repeat(rng.integers(0, 2, 40), 3)            # 40 patients, 3 images each
+    x = (rng.normal(size=(120, 5)) + y[:, None]).astype("float32")
+    groups = np.repeat(np.arange(40), 3)
+    transfer.frozen_head(x, y, groups)
+    assert len(folds) == 3 and sorted(np.concatenate([t for _, t in folds])) == list(range(120))
+    for fit_on, scored_on in folds:
+        assert not set(groups[fit_on]) & set(groups[scored_on])
 
 
 def test_gradcam_peaks_on_the_object():

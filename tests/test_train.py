@@ -104,6 +104,24 @@ def test_accuracy_intervals_shrink_with_more_photos():
     assert metrics.top_k([0, 1, 3, 2], probs, 3).correct == 4
 
 
+def test_balanced_accuracy_weighs_each_class_once():
+    from sklearn.metrics import balanced_accuracy_score
+
+    from helpers import metrics
+
+    y = np.repeat([0, 1], [900, 100])
+    always_0 = metrics.balanced_accuracy(y, np.zeros_like(y))
+    assert metrics.accuracy(y, np.zeros_like(y)).value == 0.9 and always_0.value == 0.5
+    rng = np.random.default_rng(0)
+    pred = np.where(rng.random(y.size) < 0.8, y, 1 - y)
+    ba = metrics.balanced_accuracy(y, pred)
+    assert ba.value == balanced_accuracy_score(y, pred) and ba.n == 1000
+    # the rare class's 100 images dominate the width: wider than a plain interval of 1000
+    plain = metrics.accuracy(y, pred)
+    assert ba.low < ba.value < ba.high and ba.high - ba.low > plain.high - plain.low
+    assert str(metrics.balanced_accuracy([0, 1], [0, 1])) == "1.000 (95% CI 1.000-1.000, n=2)"
+
+
 def test_mcnemar_counts_disagreements_only():
     from helpers import metrics
 
