@@ -68,12 +68,15 @@ CHECKS = {
     "05": ("notebooks/05_very_different_images.ipynb", [
         ("MNIST: scratch low > frozen high", "acc['mnist', 'from scratch'].low", ">",
          "acc['mnist', 'frozen features'].high"),
+        ("MNIST: scratch > frozen + 0.01", "acc['mnist', 'from scratch'].value", ">",
+         "acc['mnist', 'frozen features'].value + 0.01"),
         ("MNIST: best transfer >= 0.948",
          "max(acc['mnist', m].value for m in ('frozen features', 'fine-tuned top'))", ">=",
          "ARTICLE['mnist'][1]"),
         ("CIFAR-10: frozen low > scratch high", "acc['cifar10', 'frozen features'].low", ">",
          "acc['cifar10', 'from scratch'].high"),
         ("fine-tuning paid on a domain", "len(paying)", ">=", "1"),
+        ("MNIST: fine-tuning fixed > broke", "counts['mnist'][0]", ">", "counts['mnist'][1]"),
         ("X-rays: best low > majority high", "acc['chest_xray', best_method].low", ">",
          "majority.high"),
         ("Grad-CAM by hand against gradcam", "gap", "<", "1e-3"),
@@ -130,6 +133,13 @@ def run(key, backend, seed, keep=None) -> dict:
             "seconds": round(time.perf_counter() - start, 1)}
 
 
+# checks the notebooks no longer assert, named so in the table (their records keep the name)
+TAUGHT = {"fine-tuning paid on a domain": "(taught, asserted until 2026-12-03) fine-tuning "
+                                          "paid on a domain",
+          "MNIST: scratch low > frozen high": "(asserted until 2026-12-03) MNIST: scratch low "
+                                              "> frozen high"}
+
+
 def holds(value, op, limit) -> bool:
     return {"<": value < limit, "<=": value <= limit, ">": value > limit,
             ">=": value >= limit}[op]
@@ -142,7 +152,8 @@ def table() -> None:
     for key, (_, checks) in CHECKS.items():
         for name, _, op, _ in checks:
             for backend in ("tensorflow", "torch", "jax"):
-                runs = [r for r in rows if r["notebook"] == key and r["backend"] == backend]
+                runs = [r for r in rows if r["notebook"] == key and r["backend"] == backend
+                        and name in r["figures"]]         # a check added later: its runs
                 if not runs:
                     continue
                 pairs = [r["figures"][name] for r in runs]
@@ -152,7 +163,7 @@ def table() -> None:
                 limits = sorted({round(lim, 3) for _, lim in pairs})
                 limit = str(limits[0]) if len(limits) == 1 else f"{limits[0]}-{limits[-1]}"
                 seeds = ",".join(str(r["seed"]) for r in runs)
-                print(f"| {key} | {name} | {backend} ({seeds}) | {min(figs):.3f}-{max(figs):.3f} "
+                print(f"| {key} | {TAUGHT.get(name, name)} | {backend} ({seeds}) | {min(figs):.3f}-{max(figs):.3f} "
                       f"| {op} {limit} | {min(margins):+.3f} | {ok}/{len(runs)} |")
 
 
