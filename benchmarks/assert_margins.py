@@ -73,6 +73,9 @@ CHECKS = {
         ("MNIST: best transfer >= 0.948",
          "max(acc['mnist', m].value for m in ('frozen features', 'fine-tuned top'))", ">=",
          "ARTICLE['mnist'][1]"),
+        ("MNIST: best transfer high >= 0.948",
+         "max(acc['mnist', m].high for m in ('frozen features', 'fine-tuned top'))", ">=",
+         "ARTICLE['mnist'][1]"),
         ("CIFAR-10: frozen low > scratch high", "acc['cifar10', 'frozen features'].low", ">",
          "acc['cifar10', 'from scratch'].high"),
         ("fine-tuning paid on a domain", "len(paying)", ">=", "1"),
@@ -137,7 +140,9 @@ def run(key, backend, seed, keep=None) -> dict:
 TAUGHT = {"fine-tuning paid on a domain": "(taught, asserted until 2026-12-03) fine-tuning "
                                           "paid on a domain",
           "MNIST: scratch low > frozen high": "(asserted until 2026-12-03) MNIST: scratch low "
-                                              "> frozen high"}
+                                              "> frozen high",
+          "MNIST: best transfer >= 0.948": "(asserted until 2026-12-03) MNIST: best transfer "
+                                           ">= 0.948"}
 
 
 def holds(value, op, limit) -> bool:
