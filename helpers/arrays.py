@@ -129,9 +129,7 @@ def verify_sums(root) -> dict[str, list[str]]:
 
 
 def _staged(name) -> Path | None:
-    root = settings.data_dir()
-    folder = root / name if root else None
-    return folder if folder is not None and folder.is_dir() else None
+    return sources.staged_folder(name)
 
 
 def _unusable(name, root) -> set[str]:
@@ -144,7 +142,12 @@ def _unusable(name, root) -> set[str]:
 
 # ------------------------------------------------------------------ loading
 
-def _from_folders(root: Path, part: str, bad: set[str], grey: bool, group_of=None) -> ArrayData:
+XRAY_SIZE = 224  # the X-rays' size in the course: Kermany's originals (about 1000-2900 px,
+                 # of varying shape) are squashed to it, as the course's staged copy was
+
+
+def _from_folders(root: Path, part: str, bad: set[str], grey: bool, group_of=None,
+                  size=None) -> ArrayData:
     from helpers.images import load_image
 
     classes = sorted(d.name for d in (root / part).iterdir() if d.is_dir())
@@ -153,13 +156,15 @@ def _from_folders(root: Path, part: str, bad: set[str], grey: bool, group_of=Non
         for f in sorted((root / part / cls).iterdir()):
             if f.name.startswith(".") or f"{part}/{cls}/{f.name}" in bad:
                 continue
-            image = load_image(f, size=None).astype(np.uint8)
+            image = load_image(f, size=size).round().astype(np.uint8)
             xs.append(image[..., :1] if grey else image)
             ys.append(label)
             names.append(f.name)
     shapes = {x.shape for x in xs}
     if len(shapes) != 1:
-        raise ValueError(f"{root / part}: images of several sizes {sorted(shapes)[:3]}")
+        raise ValueError(f"{root / part}: images of several sizes {sorted(shapes)[:3]}; "
+                         "every image of a domain must have one size (re-stage the folder "
+                         "from the course's pack)")
     groups = np.array([group_of(n) for n in names]) if group_of else None
     return ArrayData(np.stack(xs), np.array(ys), classes, str(root / part), groups)
 
@@ -237,9 +242,11 @@ def load(name: str, part: str) -> ArrayData:
                 "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse",
                 "ship", "truck"])
         raise DomainUnavailableError(
-            "chest_xray is not staged here: download the Kermany et al. 2018 archive "
-            "(Mendeley Data, doi:10.17632/rscbjbr9sj.2, CC BY 4.0), extract its train/ and "
-            "test/ folders into $TL_DATA_DIR/chest_xray/, and set TL_DATA_DIR")
+            "chest_xray is not staged here: fetch your instructor's data pack "
+            "(python -m helpers data fetch --all --from URL), or download the Kermany et al. "
+            "2018 archive (Mendeley Data, doi:10.17632/rscbjbr9sj.2, CC BY 4.0), extract its "
+            "train/ and test/ folders into $TL_DATA_DIR/chest_xray/ and set TL_DATA_DIR "
+            f"(the originals' sizes vary: the reader squashes them to {XRAY_SIZE}x{XRAY_SIZE})")
     return _cached_folders(name, root, part)
 
 
@@ -259,7 +266,8 @@ def _cached_folders(name, root: Path, part: str) -> ArrayData:
         except (OSError, ValueError, KeyError, EOFError):
             print(f"note: cached arrays {path.name} are damaged; decoding again")
     xray = name == "chest_xray"
-    data = _from_folders(root, part, bad, grey=xray, group_of=patient_id if xray else None)
+    data = _from_folders(root, part, bad, grey=xray, group_of=patient_id if xray else None,
+                         size=XRAY_SIZE if xray else None)
     extra = {} if data.groups is None else {"groups": data.groups}
     settings.atomic_write(path, lambda tmp: np.savez(tmp, x=data.x, y=data.y,
                                                      classes=np.array(data.class_names), **extra))

@@ -5,8 +5,10 @@ Introduced in notebook 01. A dataset is looked for, in order:
 
 1. an explicit folder (``data_dir=...`` or ``--data-dir``);
 2. ``$TL_DATA_DIR/<name>`` (pre-staged classroom data, e.g. ``../shared/data``);
-3. the course cache (``<cache>/datasets/<name>``), filled by
-   ``python -m helpers data fetch NAME`` (online).
+3. the course's own materials in the repository (``data/<name>``: pets-mini, samples);
+4. the course cache (``<cache>/datasets/<name>``), filled by
+   ``python -m helpers data fetch NAME`` (online) or from an instructor's data pack
+   (``python -m helpers data fetch --all --from URL``, :mod:`helpers.packs`).
 
 Nothing here deletes or rewrites a dataset: a download whose checksum does not
 match is kept for inspection, and a manifest check only reports.
@@ -29,6 +31,9 @@ __all__ = ["DATASETS", "DatasetInfo", "DatasetUnavailableError", "ManifestMismat
            "find_dataset", "safe_extract", "verify_manifest"]
 
 MANIFESTS = Path(__file__).parent / "manifests"
+# The course's own small materials (pets-mini, samples), committed in the repository
+# beside the package; the package is installed from a clone (``pip install -e .``).
+MATERIALS = Path(__file__).resolve().parent.parent / "data"
 
 
 class DatasetUnavailableError(FileNotFoundError):
@@ -127,9 +132,10 @@ def dataset_info(name: str) -> DatasetInfo:
 def staging_help(info: DatasetInfo) -> str:
     """How to make dataset ``info`` available here, in one paragraph."""
     if not info.remotes:
-        return (f"'{info.name}' is shipped with the course materials, not downloaded: "
-                f"point TL_DATA_DIR at the folder that contains {info.name}/ "
-                f"(e.g. export TL_DATA_DIR=../shared/data).")
+        return (f"'{info.name}' is one of the course's own materials, in the repository's "
+                f"data/{info.name}/ ({MATERIALS / info.name} is missing): install the course "
+                f"from a clone (pip install -e .), or point TL_DATA_DIR at a folder that "
+                f"contains {info.name}/.")
     files = ", ".join(r.filename for r in info.remotes)
     return (f"Pre-stage it on a machine with internet: `python -m helpers data fetch "
             f"{info.name} --dest DIR`, copy DIR/{info.name} to this machine and set "
@@ -302,9 +308,7 @@ def find_dataset(name: str, data_dir=None, download_if_missing=False) -> Path:
     candidates = []
     if data_dir:
         candidates += [Path(data_dir), Path(data_dir) / name]
-    if settings.data_dir():
-        candidates.append(settings.data_dir() / name)
-    candidates.append(settings.cache_dir() / "datasets" / name)
+    candidates += staged_candidates(name)
     for folder in candidates:
         images = image_folder(info, folder)
         if images is not None:
@@ -322,6 +326,18 @@ def find_dataset(name: str, data_dir=None, download_if_missing=False) -> Path:
         f"dataset '{name}' not found (looked in {looked}). {staging_help(info)}")
 
 
+def staged_candidates(name: str) -> list[Path]:
+    """Where a staged copy of ``name`` may be, in the order they are used:
+    ``$TL_DATA_DIR``, the repository's materials, the course cache."""
+    roots = [settings.data_dir(), MATERIALS, settings.cache_dir() / "datasets"]
+    return [root / name for root in roots if root is not None]
+
+
+def staged_folder(name: str) -> Path | None:
+    """The first staged folder of ``name`` that exists (see :func:`staged_candidates`)."""
+    return next((f for f in staged_candidates(name) if f.is_dir()), None)
+
+
 def available(name: str) -> bool:
     """Whether dataset ``name`` is staged here (no download is tried)."""
     try:
@@ -332,7 +348,9 @@ def available(name: str) -> bool:
 
 
 def sample_photo(kind: str) -> Path | None:
-    """``$TL_DATA_DIR/samples/{cat,dog}.jpg`` when present. Notebooks 01 and 04."""
-    root = settings.data_dir()
-    path = root / "samples" / f"{kind}.jpg" if root else None
-    return path if path is not None and path.exists() else None
+    """``samples/{cat,dog}.jpg`` from ``$TL_DATA_DIR`` or the repository's materials.
+    Notebooks 01 and 04."""
+    for folder in staged_candidates("samples"):
+        if (folder / f"{kind}.jpg").exists():
+            return folder / f"{kind}.jpg"
+    return None

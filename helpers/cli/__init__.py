@@ -75,90 +75,6 @@ def _add_predict(sub):
     p.set_defaults(func=cmd_predict)
 
 
-# --------------------------------------------------------------------- data
-
-def cmd_data_fetch(args) -> int:
-    from helpers.sources import (DatasetUnavailableError, ManifestMismatchError,
-                                 UnsafeArchiveError, fetch)
-
-    try:
-        path = fetch(args.name, args.dest)
-    except (DatasetUnavailableError, UnsafeArchiveError, ManifestMismatchError,
-            ValueError) as e:
-        _err(str(e))
-        return 1
-    print(f"{args.name} is ready in {path}")
-    return 0
-
-
-def _print_report(report, labels) -> None:
-    counts = report.counts()
-    print(f"{report.root}: {len(report.files)} usable images in {len(counts)} classes "
-          f"({report.layout} layout, labels: {labels})")
-    for label, n in counts.items():
-        print(f"  {n:6d}  {label}")
-    if report.bad:
-        print(f"{len(report.bad)} unusable files (left in place, excluded by the pipelines):")
-        for b in report.bad:
-            print(f"  {b['file']}: {b['reason']}")
-    if report.skipped:
-        print(f"{len(report.skipped)} other files ignored (not image names)")
-    print(f"report (honoured by the pipelines): {report.to_json()['report']}")
-
-
-def cmd_data_check(args) -> int:
-    from pathlib import Path
-
-    from helpers.folders import check_folder, detect_layout
-    from helpers.sources import format_manifest_problems, manifest_for, verify_manifest
-
-    root = Path(args.folder)
-    try:
-        layout = args.layout or (detect_layout(root) if root.is_dir() else None)
-        parts = ([root / p.name for p in sorted(root.iterdir()) if p.is_dir()
-                  and not p.name.startswith(".")] if layout == "splits" else [root])
-        reports = [check_folder(part, labels=args.labels,
-                                layout="subfolders" if layout == "splits" else layout,
-                                progress=not args.json) for part in parts]
-    except (FileNotFoundError, NotADirectoryError) as e:
-        _err(str(e))
-        return 2
-    manifest = manifest_for(root)
-    problems = verify_manifest(root, manifest) if manifest else {}
-    if args.json:
-        out = [r.to_json() for r in reports]
-        result = out[0] if layout != "splits" else {"root": str(root), "splits": out}
-        if manifest:
-            result["manifest"] = {"file": manifest, "problems": problems}
-        print(json.dumps(result, indent=2))
-    else:
-        for report in reports:
-            _print_report(report, args.labels)
-        if manifest:
-            print(format_manifest_problems(root, problems) if problems else
-                  f"{root}: every file matches the manifest {manifest}")
-    if problems:
-        _err(f"{root} differs from its manifest (see above); nothing was changed")
-        return 1
-    return 0 if all(r.files for r in reports) else 1
-
-
-def _add_data(sub):
-    p = sub.add_parser("data", help="pre-stage (fetch) or check (offline) datasets")
-    dsub = p.add_subparsers(dest="data_command", required=True)
-    f = dsub.add_parser("fetch", help="download, verify and extract a dataset (online)")
-    f.add_argument("name", help="cats_and_dogs_filtered, cats_vs_dogs or oxford_pets")
-    f.add_argument("--dest", default=None, help="folder to stage into (default: the cache)")
-    f.set_defaults(func=cmd_data_fetch)
-    c = dsub.add_parser("check", help="scan an image folder; never changes it")
-    c.add_argument("folder")
-    c.add_argument("--labels", choices=["species", "breed"], default="breed",
-                   help="for Oxford-style names: species (cat/dog) or breed")
-    c.add_argument("--layout", choices=["oxford", "subfolders", "splits"], default=None)
-    c.add_argument("--json", action="store_true")
-    c.set_defaults(func=cmd_data_check)
-
-
 # ------------------------------------------------------------ dream, attack
 
 def _class_or_exit(name):
@@ -386,6 +302,12 @@ def _add_quiz(sub):
     form.add_argument("--json", action="store_true", help="every question with its answer")
     p.add_argument("--no-answers", action="store_true", help="leave the answer key off the sheet")
     p.set_defaults(func=cmd_quiz)
+
+
+def _add_data(sub):
+    from helpers.cli.data import add_commands
+
+    add_commands(sub)
 
 
 def _add_own(sub):
