@@ -6,7 +6,7 @@
 SHELL := /bin/bash
 PYTHON ?= python3
 BACKEND ?= $(or $(KERAS_BACKEND),tensorflow)
-TORCH_INDEX ?=
+TORCH_INDEX ?=  # another index for torch (requirements-torch.txt names PyTorch's CPU index)
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 OUT    ?= output

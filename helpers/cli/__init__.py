@@ -310,13 +310,21 @@ def _add_data(sub):
     add_commands(sub)
 
 
+def _add_hosted(sub):
+    p = sub.add_parser("hosted", help="check (or --write) every notebook's Colab badge and "
+                       "setup cell")
+    p.add_argument("--write", action="store_true")
+    p.set_defaults(func=lambda args: __import__("helpers.hosted").hosted.main(
+        ["--write"] if args.write else []))
+
+
 def _add_own(sub):
     from helpers.cli.own import add_commands
 
     add_commands(sub)
 
 
-_ADDERS = [_add_predict, _add_data, _add_optimize, _add_grade, _add_own, _add_course,
+_ADDERS = [_add_predict, _add_data, _add_hosted, _add_optimize, _add_grade, _add_own, _add_course,
            _add_slides, _add_quiz]
 
 
