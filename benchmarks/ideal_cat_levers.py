@@ -12,7 +12,7 @@ Levers: the parametrisation (``param``: pixels; ``fourier``, the spectrum and
 colours of photos as :mod:`helpers.natural` draws; ``pyramid``, a sum of upsampled
 7-224 px layers), random resized crops (``crop_min``: the smallest share of the
 image a crop keeps), colour gains (``colour``), shifts (``shift`` px), total
-variation (``tv``), the BatchNorm-statistics prior (``bn``, :mod:`helpers.bnprior`),
+variation (``tv``), the BatchNorm-statistics prior (``bn``, ``benchmarks/bnprior.py``),
 a batch of images drawn together (``batch``: the prior's statistics are the
 batch's), random views per step (``views``), the spectrum's decay (``decay``),
 aiming at any cat class (``group``), drawing for Lite0 + Lite1 (``pair``: then
@@ -34,8 +34,10 @@ import keras
 import tensorflow as tf
 from scipy import stats as scipy_stats
 
-from helpers import backbones, bnprior, natural, optimize
+import bnprior   # benchmarks/bnprior.py, beside this script
+from helpers import backbones, natural, optimize
 from helpers.labels import CAT_CLASSES, find_class
+from helpers.metrics import ci_text
 
 BASE = dict(batch=1, views=1, group=False, decay=1.0, lr=2.0, tv=0.1, crop_min=0.72,
             colour=0.0, shift=16, bn=0.0, pair=False, param="pixels")
@@ -157,8 +159,8 @@ def interval(values):
     if len(values) < 2:
         return f"{values.mean():.3f}"
     half = scipy_stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values))
-    return f"{values.mean():.3f} (95% CI {max(0, values.mean() - half):.3f}-" \
-           f"{min(1, values.mean() + half):.3f}, n={len(values)})"
+    return ci_text(values.mean(), max(0, values.mean() - half), min(1, values.mean() + half),
+                   len(values))
 
 
 def main():

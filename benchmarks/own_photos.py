@@ -18,6 +18,7 @@ from pathlib import Path
 from PIL import Image
 
 from helpers import recipe, sources
+from helpers.metrics import ci_text
 
 
 def main():
@@ -42,7 +43,7 @@ def main():
     t = report["test"]
     print(f"{args.photos} photos of 250 px, cold cache: {seconds:.1f} s end to end "
           f"(chosen {report['chosen']['backbone']}, C={report['chosen']['C']}; test accuracy "
-          f"{t['accuracy']:.3f} (95% CI {t['ci95'][0]:.3f}-{t['ci95'][1]:.3f}, n={t['n']}))")
+          f"{ci_text(t['accuracy'], *t['ci95'], t['n'])})")
 
 
 if __name__ == "__main__":

@@ -16,7 +16,8 @@ Modules, in the order the notebooks meet them:
 * ``arrays``, ``transfer``, ``gradcam``: notebook 05's four domains, three ways to
   learn them, Grad-CAM;
 * ``recipe``: your own photos (``python -m helpers train``);
-* ``submission``, ``gradeworker``, ``gradebook``, ``grade``: the lab's grader;
+* ``submission``, ``gradeworker``, ``gradebook``, ``gradesheet``, ``grade``: the lab's
+  grader;
 * ``cli``: ``python -m helpers``.
 """
 

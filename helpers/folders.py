@@ -24,9 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from helpers import settings
+from helpers.images import IMAGE_SUFFIXES
 from helpers.sources import DatasetUnavailableError
-
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff"}
 _NOT_DATA = ("manifest.csv", "ATTRIBUTION.md", "vectorize.py")
 
 _OXFORD_NAME = re.compile(r"^(?P<breed>.+)_(?P<number>\d+)$")

@@ -16,7 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from helpers.gradebook import MIN_TOP1, MIN_TOP3, grade_one, load_test_set
+from helpers.gradebook import grade_one, load_test_set
+from helpers.gradesheet import MIN_TOP1, MIN_TOP3, pass_line, passes
+from helpers.metrics import ci_text, top_k
 
 __all__ = ["MIN_TOP1", "MIN_TOP3", "format_report", "grade"]
 
@@ -31,7 +33,6 @@ def grade(model_path, test_dir, min_top1=MIN_TOP1, min_top3=MIN_TOP3, timeout=30
     """Grade a ``.keras`` classifier on ``test_dir`` (a folder of Oxford-named photos,
     or a list of their paths); returns a JSON-ready dict. The lab."""
     from helpers.folders import oxford_label
-    from helpers.metrics import top_k
 
     model_path = Path(model_path)
     listed = isinstance(test_dir, (list, tuple))
@@ -44,7 +45,7 @@ def grade(model_path, test_dir, min_top1=MIN_TOP1, min_top3=MIN_TOP3, timeout=30
         test_dir = f"{len(test_dir)} listed photos in {test.root}"
     with tempfile.TemporaryDirectory(prefix="tl-grade-") as tmp:
         row = grade_one(model_path.stem, model_path, test, Path(tmp), timeout, memory_mb,
-                        keep_outputs=True)
+                        keep_outputs=True, min_top1=min_top1, min_top3=min_top3)
     if row["status"] != "ok":
         return _failed(model_path, test_dir, f"{row['status']}: {row['reason']}")
     probs, truth, class_names = row["outputs"], row["truth"], row["class_names"]
@@ -64,7 +65,7 @@ def grade(model_path, test_dir, min_top1=MIN_TOP1, min_top3=MIN_TOP3, timeout=30
         "thresholds": {"top1": min_top1, "top3": min_top3}, "skipped_files": test.skipped,
         "test_digest": test.digest, "seconds": row["seconds"],
     }
-    result["passed"] = result["top1"] >= min_top1 and result["top3"] >= min_top3
+    result["passed"] = passes(result["top1"], result["top3"], min_top1, min_top3)
     result["score"] = round(100 * result["top1"], 1)
     return result
 
@@ -74,9 +75,8 @@ def format_report(result: dict) -> str:
         return f"FAIL (score 0): {result['error']}"
 
     def line(label, r, n):
-        return (f"  {label:4} top-1 {r['top1']:.3f} (95% CI {r['top1_ci95'][0]:.3f}-"
-                f"{r['top1_ci95'][1]:.3f})   top-3 {r['top3']:.3f} (95% CI "
-                f"{r['top3_ci95'][0]:.3f}-{r['top3_ci95'][1]:.3f}), n={n}")
+        return (f"  {label:4} top-1 {ci_text(r['top1'], *r['top1_ci95'])}   "
+                f"top-3 {ci_text(r['top3'], *r['top3_ci95'])}, n={n}")
 
     lines = [f"{result['model']} on {result['test_dir']} ({result['images']} images)",
              line("all", result, result["images"])]
@@ -86,6 +86,5 @@ def format_report(result: dict) -> str:
         lines.append(f"  classes the model does not know: {', '.join(result['unknown_breeds'])}")
     t = result["thresholds"]
     verdict = "PASS" if result["passed"] else "FAIL"
-    lines.append(f"{verdict} (needs top-1 >= {t['top1']:.2f} and top-3 >= {t['top3']:.2f}); "
-                 f"score {result['score']}")
+    lines.append(f"{verdict} (needs {pass_line(t['top1'], t['top3'])}); score {result['score']}")
     return "\n".join(lines)

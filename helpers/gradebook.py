@@ -18,38 +18,28 @@ each model sees them in an order and batches drawn from the gradebook's seed
 (``ok``, ``refused``, ``failed``, ``timeout``, ``out of memory``), and a feedback
 file of its own; an error nobody foresaw in a check, a decode or a run becomes
 ``failed`` with its reason, never the end of the class. The CSV records the test
-folder's digest and the order seed, so a grade can be reproduced. Everything
-shown or written is stripped of control characters, and a CSV cell that a
-spreadsheet would run as a formula is quoted (OWASP's CSV-injection advice).
+folder's digest and the order seed, so a grade can be reproduced. The pass rule,
+the CSV and the feedback files are :mod:`helpers.gradesheet`'s.
 """
 
 from __future__ import annotations
 
 import collections
 import concurrent.futures
-import csv
-import hashlib
 import os
-import re
 import tempfile
 import time
-import unicodedata
 from pathlib import Path
 
 import numpy as np
 
-from helpers import settings
+from helpers import settings, shards
 from helpers.gradeworker import Pool
+from helpers.gradesheet import (COLUMNS, MIN_TOP1, MIN_TOP3, clean, feedback_text,  # noqa: F401
+                                passes, safe_name, spreadsheet_safe, write_gradebook)
 from helpers.submission import RefusedSubmission, inspect
 from helpers.testphotos import (DecodedPhotos, TestSet, decoded_photos, load_test_set,  # noqa: F401
                                 new_seed, order_and_batches, unshuffle)
-
-MIN_TOP1 = 0.80      # the lab's pass line (lab/README.md)
-MIN_TOP3 = 0.90
-COLUMNS = ["student", "score", "passed", "status", "reason", "top1", "top1_low", "top1_high",
-           "top3", "top3_low", "top3_high", "images", "seconds", "submission",
-           "submission_sha256", "test_digest", "order_seed"]
-
 
 # ------------------------------------------------------------- one submission
 
@@ -103,35 +93,11 @@ def score(outputs, class_names, test: TestSet) -> dict:
     return result
 
 
-def clean(text) -> str:
-    """``text`` without control characters (terminal escape codes, tabs, newlines),
-    each replaced by ``?``: what is shown on a console or written to a file."""
-    return "".join("?" if unicodedata.category(c)[0] == "C" else c for c in str(text))
-
-
-def safe_name(student: str) -> str:
-    """A student's name as a file name: letters, digits, ``.``, ``-`` and ``_`` only,
-    and a short hash of the name when anything had to change, so that two names
-    (``zed~victim``, ``zed_victim``) never share a file."""
-    name = re.sub(r"[^\w.-]", "_", student, flags=re.ASCII).lstrip(".")[:80] or "student"
-    if name != student:
-        name += "-" + hashlib.sha256(student.encode("utf-8", "replace")).hexdigest()[:8]
-    return name
-
-
-def spreadsheet_safe(value):
-    """A CSV cell that no spreadsheet runs as a formula: a text starting with ``=``,
-    ``+``, ``-``, ``@``, a tab or a carriage return gets a leading ``'`` (OWASP)."""
-    if isinstance(value, str):
-        risky = value[:1] in ("=", "+", "-", "@", "\t", "\r")
-        value = ("'" if risky else "") + clean(value)
-    return value
-
-
 def grade_one(student, model, test: TestSet, workdir: Path, timeout=120.0,
               memory_mb=3000, keep_outputs=False, pool=None, seed=None, photos=None,
-              info=None) -> dict:
-    """One row of the gradebook (see :data:`COLUMNS`), whatever the submission does.
+              info=None, min_top1=MIN_TOP1, min_top3=MIN_TOP3) -> dict:
+    """One row of the gradebook (see :data:`COLUMNS`), whatever the submission does,
+    passed against ``min_top1`` and ``min_top3`` (:func:`helpers.gradesheet.passes`).
     ``keep_outputs`` adds the model's outputs and the true labels (single grading).
     ``seed`` draws the order of the photos (default: a fresh one); ``photos``, a
     :class:`helpers.testphotos.DecodedPhotos` shared by a class; ``info``, the
@@ -157,7 +123,7 @@ def grade_one(student, model, test: TestSet, workdir: Path, timeout=120.0,
     try:
         row["submission_sha256"] = settings.file_hash(model)
         return _run_and_score(row, done, Path(model), info, size, test, workdir, timeout,
-                              memory_mb, keep_outputs, pool, seed, photos)
+                              memory_mb, keep_outputs, pool, seed, photos, (min_top1, min_top3))
     except Exception as e:  # nothing a submission does may stop the class
         return done("failed", f"the grader could not grade it ({e.__class__.__name__}: "
                               f"{str(e)[:200]}); tell your instructor")
@@ -167,7 +133,7 @@ def grade_one(student, model, test: TestSet, workdir: Path, timeout=120.0,
 
 
 def _run_and_score(row, done, model, info, size, test, workdir, timeout, memory_mb,
-                   keep_outputs, pool, seed, photos):
+                   keep_outputs, pool, seed, photos, thresholds):
     path = photos.get(size) if photos is not None else decoded_photos(test, size, workdir)
     order, batches = order_and_batches(len(test.files), seed, row["student_key"])
     handle, out = tempfile.mkstemp(dir=workdir, prefix=f"out-{safe_name(row['student_key'])}-",
@@ -193,11 +159,11 @@ def _run_and_score(row, done, model, info, size, test, workdir, timeout, memory_
         return done("failed", result["error"])
     if keep_outputs:
         row.update(outputs=outputs, truth=result["truth"], class_names=info.class_names)
-    passed = result["top1"] >= MIN_TOP1 and result["top3"] >= MIN_TOP3
     unknown = result["unknown_classes"]
     return done("ok", (f"the model does not know {len(unknown)} classes of the test photos: "
                        f"{', '.join(unknown[:5])}" if unknown else ""),
-                score=round(100 * result["top1"], 1), passed=passed,
+                score=round(100 * result["top1"], 1),
+                passed=passes(result["top1"], result["top3"], *thresholds),
                 top1=round(result["top1"], 4), top1_low=round(result["top1_ci95"][0], 4),
                 top1_high=round(result["top1_ci95"][1], 4), top3=round(result["top3"], 4),
                 top3_low=round(result["top3_ci95"][0], 4),
@@ -205,34 +171,6 @@ def _run_and_score(row, done, model, info, size, test, workdir, timeout, memory_
 
 
 # ------------------------------------------------------------------ a class
-
-def feedback_text(row: dict) -> str:
-    """What a student reads: what was measured, and what to fix."""
-    lines = [f"Lab grade for {row['student']}", ""]
-    if row["status"] == "ok":
-        lines += [f"Measured on {row['images']} test photos you never saw:",
-                  f"  top-1 accuracy {row['top1']:.3f} (95% interval {row['top1_low']:.3f}-"
-                  f"{row['top1_high']:.3f})",
-                  f"  top-3 accuracy {row['top3']:.3f} (95% interval {row['top3_low']:.3f}-"
-                  f"{row['top3_high']:.3f})",
-                  f"Score {row['score']} ({'pass' if row['passed'] else 'not yet a pass'}: "
-                  f"the lab needs top-1 >= {MIN_TOP1} and top-3 >= {MIN_TOP3}).",
-                  "The interval is how far the accuracy could move on another set of photos "
-                  "this size."]
-        if row["reason"]:
-            lines.append(f"Note: {row['reason']}.")
-        if not row["passed"]:
-            lines.append("To improve: compare backbones and regularisation by cross-validation "
-                         "(lab/README.md), then refit on all your photos.")
-    else:
-        lines += [f"Your submission could not be graded ({row['status']}), score 0:",
-                  f"  {row['reason']}", "",
-                  "Fix it, check it with `python -m helpers grade YOUR.keras --test-dir "
-                  "SOME_PHOTOS`, and hand it in again."]
-    lines += ["", f"Submission sha256 {row['submission_sha256'] or '-'}; "
-              f"test set {row['test_digest'][:16]}."]
-    return "\n".join(lines) + "\n"
-
 
 def _inspection(model):
     try:
@@ -242,15 +180,15 @@ def _inspection(model):
 
 
 def grade_class(submissions, test_dir, out_csv, feedback_dir=None, workers=2, timeout=120.0,
-                memory_mb=3000, progress=True, seed=None, shard=None) -> list[dict]:
+                memory_mb=3000, progress=True, seed=None, shard=None, min_top1=MIN_TOP1,
+                min_top3=MIN_TOP3) -> list[dict]:
     """Grade every submission in ``submissions``; write the CSV gradebook and one
     feedback file per student; return the rows (sorted by student). ``seed`` draws
     the order of the photos for every model (default: a fresh one, recorded in
     the gradebook's ``order_seed`` column). ``shard = (K, N)`` grades only the
     students of shard K of N (:mod:`helpers.shards`, which needs a ``seed``) and
-    writes the part's ``.part.json`` beside ``out_csv``, for ``gradebook merge``."""
-    from helpers import shards
-
+    writes the part's ``.part.json`` beside ``out_csv``, for ``gradebook merge``.
+    A submission passes with top-1 >= ``min_top1`` and top-3 >= ``min_top3``."""
     if shard is not None and seed is None:
         raise ValueError("--shard needs --seed: every shard must draw the photos' order "
                          "from one seed (any integer; keep it for the merge)")
@@ -279,7 +217,8 @@ def grade_class(submissions, test_dir, out_csv, feedback_dir=None, workers=2, ti
                     futures.append(pool.submit(grade_one, student, model, test, workdir,
                                                timeout, memory_mb, pool=servers, seed=seed,
                                                photos=photos if infos[model] else None,
-                                               info=infos[model]))
+                                               info=infos[model], min_top1=min_top1,
+                                               min_top3=min_top3))
             iterator = concurrent.futures.as_completed(futures)
             if progress:
                 from tqdm.auto import tqdm
@@ -291,8 +230,9 @@ def grade_class(submissions, test_dir, out_csv, feedback_dir=None, workers=2, ti
                 servers.close()
     rows.sort(key=lambda r: r["student_key"])
     if shard is not None:
-        shards.write_part(rows, roster, shard, seed, test.digest, out_csv, COLUMNS)
-    return write_gradebook(rows, out_csv, feedback_dir)
+        shards.write_part(rows, roster, shard, seed, test.digest, out_csv, COLUMNS,
+                          (min_top1, min_top3))
+    return write_gradebook(rows, out_csv, feedback_dir, min_top1, min_top3)
 
 
 def _check_writable(folder: Path) -> None:
@@ -304,24 +244,3 @@ def _check_writable(folder: Path) -> None:
         raise PermissionError(f"cannot write to {folder} ({e.__class__.__name__}: "
                               f"{e.strerror or e}): create it, writable by this user, "
                               "before grading") from None
-
-
-def write_gradebook(rows, out_csv, feedback_dir=None) -> list[dict]:
-    """Write ``rows`` as the CSV gradebook ``out_csv`` and one feedback file per
-    student in ``feedback_dir`` (default: ``feedback/`` beside the CSV)."""
-    out_csv = Path(out_csv)
-    feedback_dir = Path(feedback_dir) if feedback_dir else out_csv.parent / "feedback"
-    settings.atomic_write(out_csv, lambda tmp: _write_csv(rows, tmp))
-    feedback_dir.mkdir(parents=True, exist_ok=True)
-    for row in rows:
-        row["feedback"] = str(feedback_dir / f"{safe_name(row['student_key'])}.txt")
-        settings.atomic_write_text(row["feedback"], feedback_text(row))
-    return rows
-
-
-def _write_csv(rows, path) -> None:
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=COLUMNS, extrasaction="ignore")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: spreadsheet_safe(row.get(k, "")) for k in COLUMNS})

@@ -26,6 +26,10 @@ from PIL import Image, ImageOps
 
 from helpers import settings
 
+# the file names the course reads as images: folder scans (helpers.folders) and
+# manifest checks (helpers.sources) count the same files
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff"}
+
 
 class ImageError(ValueError):
     """An image file that cannot be used; the message names the file and the reason."""

@@ -25,7 +25,6 @@ def resolve_profile(requested: str | None = None, full_data: str | None = None,
     how long the notebook then takes.
     """
     requested = (requested or settings.profile()).lower()
-    requested = settings.PROFILE_ALIASES.get(requested, requested)
     if requested not in settings.PROFILES:
         raise ValueError(f"unknown profile {requested!r}: use quick (the default) or full")
     if requested == "full":

@@ -12,6 +12,12 @@ import dataclasses
 import numpy as np
 
 
+def ci_text(value, low, high, n=None) -> str:
+    """A measure with its 95% interval, as the course prints it everywhere:
+    ``0.877 (95% CI 0.834-0.910, n=292)``, or without ``n`` when it is not given."""
+    return f"{value:.3f} (95% CI {low:.3f}-{high:.3f}" + (")" if n is None else f", n={n})")
+
+
 @dataclasses.dataclass(frozen=True)
 class Accuracy:
     """``correct`` of ``n`` right, with the 95% Wilson interval ``[low, high]``."""
@@ -28,7 +34,7 @@ class Accuracy:
         return self.value
 
     def __str__(self) -> str:
-        return f"{self.value:.3f} (95% CI {self.low:.3f}-{self.high:.3f}, n={self.n})"
+        return ci_text(self.value, self.low, self.high, self.n)
 
 
 def accuracy(y_true, y_pred, confidence=0.95) -> Accuracy:
@@ -63,7 +69,7 @@ class Balanced:
         return self.value
 
     def __str__(self) -> str:
-        return f"{self.value:.3f} (95% CI {self.low:.3f}-{self.high:.3f}, n={self.n})"
+        return ci_text(self.value, self.low, self.high, self.n)
 
 
 def balanced_accuracy(y_true, y_pred, confidence=0.95) -> Balanced:

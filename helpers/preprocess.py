@@ -4,8 +4,7 @@ Introduced in notebook 01. Every backbone takes RGB pixels in 0..255 and does
 its own preprocessing inside the model, so a saved classifier needs nothing
 but a photo. :func:`preprocessing` builds it from Keras' own layers only, so a
 saved ``.keras`` file loads with plain ``keras.models.load_model``, with no
-course code installed. :class:`ImagePreprocess` is kept only so that models
-saved by earlier versions of the course still load.
+course code installed (and the grader, which refuses custom layers, grades it).
 """
 
 from __future__ import annotations
@@ -38,37 +37,3 @@ def preprocessing(mode: str, name: str = "preprocess") -> keras.layers.Layer:
             bias_initializer=keras.initializers.Constant(-np.array(_CAFFE_MEAN, "float32")))
         return layer
     raise ValueError(f"unknown preprocessing mode {mode!r}; use one of {MODES}")
-
-
-@keras.saving.register_keras_serializable(package="helpers")
-class ImagePreprocess(keras.layers.Layer):
-    """Maps RGB pixels in 0..255 to what a backbone expects. Notebook 01.
-
-    Modes: ``lite`` ((x - 127) / 128, EfficientNet-Lite), ``caffe`` (BGR minus the
-    ImageNet mean: VGG, ResNet50), ``tf`` (x / 127.5 - 1: MobileNetV2), ``none``
-    (EfficientNetB0 normalises inside).
-    """
-
-    MODES = ("lite", "caffe", "tf", "none")
-
-    def __init__(self, mode="lite", **kwargs):
-        super().__init__(**kwargs)
-        mode = "lite" if mode == "lite0" else mode   # the name in models saved before 0.2
-        if mode not in self.MODES:
-            raise ValueError(f"unknown preprocessing mode {mode!r}; use one of {self.MODES}")
-        self.mode = mode
-
-    def call(self, x):
-        ops = keras.ops
-        x = ops.cast(x, self.compute_dtype)
-        if self.mode == "lite":
-            return (x - 127.0) / 128.0
-        if self.mode == "caffe":
-            mean = ops.convert_to_tensor([103.939, 116.779, 123.68], dtype=x.dtype)
-            return ops.flip(x, axis=-1) - mean
-        if self.mode == "tf":
-            return x / 127.5 - 1.0
-        return x
-
-    def get_config(self):
-        return {**super().get_config(), "mode": self.mode}

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from helpers.metrics import ci_text
+
 AUTO_BACKBONES = ("efficientnet_lite0", "efficientnet_lite1")
 C_VALUES = (0.1, 0.3, 1.0, 3.0)
 FOLDS = 5
@@ -217,11 +219,11 @@ def format_report(report: dict) -> str:
                      + ", ".join(b["file"] for b in report["unusable"][:5]))
     lines.append(f"cross-validation on the training photos ({FOLDS} folds), best first:")
     for row in report["cross_validation"][:6]:
-        lines.append(f"  {row['backbone']:20} C={row['C']:<4} accuracy {row['accuracy']:.3f} "
-                     f"(95% CI {row['ci95'][0]:.3f}-{row['ci95'][1]:.3f}, n={row['n']})")
+        lines.append(f"  {row['backbone']:20} C={row['C']:<4} accuracy "
+                     f"{ci_text(row['accuracy'], *row['ci95'], row['n'])}")
     lines.append(f"chosen: {report['chosen']['backbone']}, C={report['chosen']['C']}")
-    lines.append(f"test photos, measured once: accuracy {t['accuracy']:.3f} (95% CI "
-                 f"{t['ci95'][0]:.3f}-{t['ci95'][1]:.3f}, n={t['n']})")
+    lines.append("test photos, measured once: accuracy "
+                 f"{ci_text(t['accuracy'], *t['ci95'], t['n'])}")
     lines.append("  recall per class: " + ", ".join(f"{n} {r:.2f}" for n, r in t["recall"].items()))
     for m in report["worst_mistakes"][:5]:
         lines.append(f"  mistake: {m['file']} is {m['true']}, said {m['predicted']} "

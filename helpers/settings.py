@@ -29,9 +29,6 @@ import tempfile
 from pathlib import Path
 
 PROFILES = ("quick", "full")
-# Older names, still accepted: "ci" was the quick profile's name, and "auto" (the
-# old default) is the quick profile now, so that no default run downloads hours of data.
-PROFILE_ALIASES = {"ci": "quick", "auto": "quick", "small": "quick"}
 DEFAULT_MAX_PIXELS = 64_000_000
 DEFAULT_MAX_FRAMES = 100
 
@@ -90,7 +87,6 @@ def max_extract_bytes() -> int:
 def profile() -> str:
     """The requested profile, ``$TL_PROFILE``: ``quick`` (the default) or ``full``."""
     name = (_env("TL_PROFILE") or "quick").lower()
-    name = PROFILE_ALIASES.get(name, name)
     if name not in PROFILES:
         raise ValueError(f"TL_PROFILE={name!r} is not a profile: use quick (the default: "
                          "minutes on a laptop, offline) or full (downloads the full "

@@ -12,13 +12,13 @@ A student's shard is the sha256 of their name modulo N (:func:`shard_of`), never
 Python's ``hash()``, which changes from process to process: a re-run, or a late
 submission added to the folder, leaves every other student in the shard they had.
 Each shard writes its part of the gradebook (CSV), its students' feedback files and
-a ``.part.json`` beside the CSV that records K and N, the order seed, the test set's
-digest, the grader's version and the roster (every student found in the folder),
-with the shard's rows. :func:`merge` checks the parts against each other and
-refuses, naming what is wrong, unless they are all N shards of one grading: one
-test set, seed, version and roster, every student graded exactly once, in their
-own shard. It then writes the gradebook and feedback that one run on one machine
-writes with that seed.
+a ``.part.json`` beside the CSV that records K and N, the order seed, the pass
+thresholds, the test set's digest, the grader's version and the roster (every
+student found in the folder), with the shard's rows. :func:`merge` checks the
+parts against each other and refuses, naming what is wrong, unless they are all
+N shards of one grading: one test set, seed, pair of thresholds, version and
+roster, every student graded exactly once, in their own shard. It then writes the
+gradebook and feedback that one run on one machine writes with that seed.
 """
 
 from __future__ import annotations
@@ -28,13 +28,13 @@ import json
 from pathlib import Path
 
 from helpers import settings
-from helpers.gradebook import clean, write_gradebook
+from helpers.gradesheet import MIN_TOP1, MIN_TOP3, clean, write_gradebook
 
-FORMAT = "tl-course gradebook part, version 1"
+FORMAT = "tl-course gradebook part, version 2"
 PART_SUFFIX = ".part.json"
 # what the grade of a submission depends on: these modules' code, and these packages
-GRADER_MODULES = ("folders", "gradebook", "gradeworker", "images", "metrics", "shards",
-                  "submission", "testphotos")
+GRADER_MODULES = ("folders", "gradebook", "gradesheet", "gradeworker", "images", "metrics",
+                  "shards", "submission", "testphotos")
 GRADER_PACKAGES = ("keras", "tensorflow", "numpy", "pillow")
 
 
@@ -92,10 +92,13 @@ def _plain(value):
     return value.item() if hasattr(value, "item") else value
 
 
-def write_part(rows, roster, shard, seed, test_digest, out_csv, columns) -> Path:
-    """Write the ``.part.json`` of shard ``shard = (K, N)`` beside ``out_csv``."""
+def write_part(rows, roster, shard, seed, test_digest, out_csv, columns,
+               thresholds=(MIN_TOP1, MIN_TOP3)) -> Path:
+    """Write the ``.part.json`` of shard ``shard = (K, N)`` beside ``out_csv``; its
+    rows were passed against ``thresholds = (min_top1, min_top3)``."""
     k, n = shard
     part = {"format": FORMAT, "shard": k, "shards": n, "order_seed": int(seed),
+            "min_top1": float(thresholds[0]), "min_top3": float(thresholds[1]),
             "test_digest": test_digest, "grader_version": grader_version(),
             "roster": sorted(roster),
             "rows": [{key: _plain(row.get(key, "")) for key in ["student_key", *columns]}
@@ -121,7 +124,8 @@ def read_part(path) -> dict:
     if not isinstance(part, dict) or part.get("format") != FORMAT:
         raise MergeError(f"{path}: not a gradebook part written by this grader "
                          f"(expected format {FORMAT!r}); run its shard again")
-    fields = {"shard": int, "shards": int, "order_seed": int, "test_digest": str,
+    fields = {"shard": int, "shards": int, "order_seed": int, "min_top1": float,
+              "min_top3": float, "test_digest": str,
               "grader_version": str, "roster": list, "rows": list}
     broken = [k for k, kind in fields.items() if not isinstance(part.get(k), kind)]
     broken += ["rows"] * any(not isinstance(r, dict) or not isinstance(r.get("student_key"), str)
@@ -145,7 +149,9 @@ def check_parts(parts) -> list[str]:
         return ["no parts given"]
     problems = []
     for key, what in (("shards", "number of shards N"), ("test_digest", "hidden test set"),
-                      ("order_seed", "order seed"), ("grader_version", "grader version")):
+                      ("order_seed", "order seed"), ("min_top1", "pass threshold --min-top1"),
+                      ("min_top3", "pass threshold --min-top3"),
+                      ("grader_version", "grader version")):
         values = {}
         for p in parts:
             values.setdefault(str(p.get(key)), []).append(Path(p["path"]).name)
@@ -212,4 +218,5 @@ def merge(paths, out_csv, feedback_dir=None) -> list[dict]:
     if problems:
         raise MergeError("the parts cannot be merged:\n  " + "\n  ".join(problems))
     rows = sorted((row for p in parts for row in p["rows"]), key=lambda r: r["student_key"])
-    return write_gradebook(rows, out_csv, feedback_dir)
+    return write_gradebook(rows, out_csv, feedback_dir, parts[0]["min_top1"],
+                           parts[0]["min_top3"])

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from helpers import settings
 from helpers.archives import UnsafeArchiveError, safe_extract
+from helpers.images import IMAGE_SUFFIXES
 
 __all__ = ["DATASETS", "DatasetInfo", "DatasetUnavailableError", "ManifestMismatchError",
            "Remote", "UnsafeArchiveError", "available", "dataset_info", "download", "fetch",
@@ -237,9 +238,6 @@ def read_manifest(manifest) -> dict[str, str]:
             digest, rel = line.split(None, 1)
             out[rel.strip().lstrip("*").removeprefix("./")] = digest
     return out
-
-
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".bmp"}
 
 
 def verify_manifest(root, manifest, counts=lambda p: p.suffix.lower() in IMAGE_SUFFIXES

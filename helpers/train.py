@@ -117,8 +117,6 @@ def save_classifier(model: keras.Model, path, class_names) -> Path:
 
 def load_classifier(path) -> tuple[keras.Model, list[str] | None]:
     """Load a ``.keras`` classifier and the class names saved with it. Notebook 01."""
-    import helpers.preprocess  # noqa: F401  (registers ImagePreprocess)
-
     path = Path(path)
     model = keras.models.load_model(path, compile=False)
     names = None

@@ -34,6 +34,14 @@ def _small(outputs, activation="softmax", size=224, extra=()):
     return keras.Sequential(layers)
 
 
+def _weak(model):
+    """A weak but valid submission: ``model``'s network with a random head."""
+    weak = keras.models.clone_model(model)
+    weak.set_weights(model.get_weights()[:-2] + [w * 0 + np.random.default_rng(0).normal(
+        0, 0.05, w.shape).astype("float32") for w in model.get_weights()[-2:]])
+    return weak
+
+
 @pytest.fixture(scope="module")
 def classroom(breed_model, tmp_path_factory):
     """A class of submissions: good, weak, broken and hostile, each as a student would."""
@@ -47,10 +55,7 @@ def classroom(breed_model, tmp_path_factory):
     (subs / "ada.keras").write_bytes(good.read_bytes())                  # good
     (subs / "bob").mkdir()                                                # folder per student
     (subs / "bob" / "my_model.keras").write_bytes(good.read_bytes())
-    weak = keras.models.clone_model(model)                                # same net, random head
-    weak.set_weights(model.get_weights()[:-2] + [w * 0 + np.random.default_rng(0).normal(
-        0, 0.05, w.shape).astype("float32") for w in model.get_weights()[-2:]])
-    train.save_classifier(weak, subs / "cyd.keras", names)
+    train.save_classifier(_weak(model), subs / "cyd.keras", names)       # same net, random head
     (subs / "dan.keras").write_bytes(b"PK this is not a zip")             # not an archive
     model.save(subs / "eve.keras")                                        # no class names
     train.save_classifier(_small(5), subs / "fay.keras", names)          # wrong outputs
@@ -231,3 +236,36 @@ def test_test_photos_are_decoded_once_per_input_size(breed_model, tmp_path, monk
     for _ in range(3):
         gradebook.decoded_photos(test, 96, tmp_path)
     assert calls == [96] * len(test.files)
+
+
+def test_a_class_is_passed_against_the_thresholds_it_is_given(breed_model, tmp_path, capsys):
+    """--min-top1 and --min-top3 decide a class's passes as they do one model's: in
+    one run, in a shard, in the merge of the shards and in every feedback file."""
+    from helpers import shards
+    from helpers.cli import main
+
+    _, test_dir, split, model = breed_model
+    subs = tmp_path / "submissions"
+    subs.mkdir()
+    train.save_classifier(_weak(model), subs / "cyd.keras", split.classes)
+    common = ["--test-dir", str(test_dir), "--timeout", "60", "--memory-mb", "1500",
+              "--workers", "1", "--seed", "7"]
+    assert main(["grade", str(subs), "--out", str(tmp_path / "default" / "g.csv"), *common]) == 0
+    assert "0 passed (top-1 >= 0.80 and top-3 >= 0.90" in capsys.readouterr().out
+    row, = _rows(tmp_path / "default" / "g.csv")
+    assert row["status"] == "ok" and float(row["top1"]) < 0.3 and row["passed"] == "False"
+    assert "not yet a pass: the lab needs top-1 >= 0.80 and top-3 >= 0.90" in (
+        tmp_path / "default" / "feedback" / "cyd.txt").read_text()
+
+    part = tmp_path / "parts" / "part-0.csv"
+    assert main(["grade", str(subs), "--out", str(part), "--shard", "0/1", "--min-top1", "0",
+                 "--min-top3", "0", *common]) == 0
+    assert "1 passed (top-1 >= 0.00 and top-3 >= 0.00" in capsys.readouterr().out
+    assert main(["gradebook", "merge", str(shards.part_path(part)),
+                 "--out", str(tmp_path / "merged" / "g.csv")]) == 0
+    for out in (part, tmp_path / "merged" / "g.csv"):
+        row, = _rows(out)
+        assert row["top1"] == _rows(tmp_path / "default" / "g.csv")[0]["top1"]
+        assert row["passed"] == "True", out
+        assert "(pass: the lab needs top-1 >= 0.00 and top-3 >= 0.00)" in (
+            out.parent / "feedback" / "cyd.txt").read_text()

@@ -18,9 +18,6 @@ def test_settings_are_read_when_asked(monkeypatch, tmp_path):
     assert settings.cache_dir() == tmp_path / "k" / "tl-course"
     monkeypatch.delenv("TL_PROFILE", raising=False)
     assert settings.profile() == "quick"             # the default downloads nothing
-    for old_name in ("CI", "auto"):
-        monkeypatch.setenv("TL_PROFILE", old_name)
-        assert settings.profile() == "quick"
     monkeypatch.setenv("TL_PROFILE", "fast")
     with pytest.raises(ValueError, match="TL_PROFILE='fast'.*quick.*full"):
         settings.profile()

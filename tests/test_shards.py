@@ -135,6 +135,12 @@ def test_merge_refuses_parts_of_different_gradings(tmp_path):
     late = _parts(tmp_path / "c", roster + ["late_larry"])
     message = _refused(paths[:3] + late[3:], tmp_path)
     assert "did not see late_larry" in message and "run every shard again" in message
+    data = json.loads(paths[1].read_text())
+    data["min_top1"] = 0.0                           # a shard graded with --min-top1 0
+    paths[1].write_text(json.dumps(data))
+    assert "differ in their pass threshold --min-top1" in _refused(paths, tmp_path)
+    data["min_top1"] = json.loads(paths[0].read_text())["min_top1"]
+    paths[1].write_text(json.dumps(data))
     data = json.loads(paths[0].read_text())
     data["grader_version"] = "0.1.0+000000000000"
     paths[0].write_text(json.dumps(data))

@@ -4,11 +4,8 @@ pack), write a pack, check a folder of photos. Introduced in notebook 01."""
 from __future__ import annotations
 
 import json
-import sys
 
-
-def _err(message: str) -> None:
-    print(f"error: {message}", file=sys.stderr)
+from helpers.cli.common import err as _err
 
 
 def cmd_data_fetch(args) -> int:

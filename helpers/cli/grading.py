@@ -8,11 +8,8 @@ The lab (``lab/README.md``); see :mod:`helpers.grade`, :mod:`helpers.gradebook` 
 from __future__ import annotations
 
 import json
-import sys
 
-
-def _err(message: str) -> None:
-    print(f"error: {message}", file=sys.stderr)
+from helpers.cli.common import err
 
 
 def cmd_grade(args) -> int:
@@ -21,7 +18,7 @@ def cmd_grade(args) -> int:
     if Path(args.model).is_dir():
         return _grade_class(args)
     if args.shard:
-        _err("--shard grades a folder of submissions; give the folder, not one model")
+        err("--shard grades a folder of submissions; give the folder, not one model")
         return 2
     from helpers.grade import format_report, grade
 
@@ -36,20 +33,20 @@ def _grade_class(args) -> int:
     from pathlib import Path
 
     from helpers.gradebook import grade_class
-
+    from helpers.gradesheet import pass_line
     from helpers.shards import parse_shard
 
     if not args.out:
-        _err("grading a folder of submissions needs --out gradebook.csv")
+        err("grading a folder of submissions needs --out gradebook.csv")
         return 2
     try:
         shard = parse_shard(args.shard) if args.shard else None
         rows = grade_class(args.model, args.test_dir, args.out, args.feedback_dir,
                            workers=args.workers, timeout=args.timeout,
                            memory_mb=args.memory_mb, progress=not args.json, seed=args.seed,
-                           shard=shard)
+                           shard=shard, min_top1=args.min_top1, min_top3=args.min_top3)
     except (OSError, ValueError) as e:
-        _err(str(e))
+        err(str(e))
         return 2
     if args.json:
         print(json.dumps(rows, indent=2, default=str))
@@ -60,6 +57,8 @@ def _grade_class(args) -> int:
         print(f"  {row['student']:24} {shown}  {row['reason'][:90]}")
     counts = Counter(row["status"] for row in rows)
     print(f"{len(rows)} submissions: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+    print(f"{sum(bool(row['passed']) for row in rows)} passed "
+          f"({pass_line(args.min_top1, args.min_top3)}: --min-top1, --min-top3)")
     if rows:
         print(f"order seed {rows[0]['order_seed']} (keep it to grade the same way again: --seed)")
     if shard is not None:
@@ -73,7 +72,7 @@ def _grade_class(args) -> int:
 
 
 def add_commands(sub) -> None:
-    from helpers.gradebook import MIN_TOP1, MIN_TOP3
+    from helpers.gradesheet import MIN_TOP1, MIN_TOP3
 
     p = sub.add_parser("grade", help="grade a saved lab model, or a folder of them, on a "
                                      "hidden test folder")
@@ -87,8 +86,10 @@ def add_commands(sub) -> None:
     p.add_argument("--workers", type=int, default=2, help="submissions graded at once")
     p.add_argument("--timeout", type=float, default=120.0, help="seconds per submission")
     p.add_argument("--memory-mb", type=int, default=3000, help="memory per submission")
-    p.add_argument("--min-top1", type=float, default=MIN_TOP1)
-    p.add_argument("--min-top3", type=float, default=MIN_TOP3)
+    p.add_argument("--min-top1", type=float, default=MIN_TOP1,
+                   help=f"pass line, top-1 accuracy (default {MIN_TOP1}; one model or a class)")
+    p.add_argument("--min-top3", type=float, default=MIN_TOP3,
+                   help=f"pass line, top-3 accuracy (default {MIN_TOP3}; one model or a class)")
     p.add_argument("--seed", type=int, help="order seed for a folder of submissions: the "
                                           "photos' order and batches (default: a fresh one, "
                                           "recorded in the gradebook)")
@@ -118,7 +119,7 @@ def cmd_merge(args) -> int:
     try:
         rows = merge(args.parts, args.out, args.feedback_dir)
     except (MergeError, OSError) as e:
-        _err(str(e))
+        err(str(e))
         return 2
     counts = Counter(row["status"] for row in rows)
     print(f"merged {len(args.parts)} parts: {len(rows)} students: "

@@ -6,11 +6,8 @@ Introduced at the end of notebook 05 (see :mod:`helpers.recipe`).
 from __future__ import annotations
 
 import json
-import sys
 
-
-def _err(message: str) -> None:
-    print(f"error: {message}", file=sys.stderr)
+from helpers.cli.common import err
 
 
 def cmd_train(args) -> int:
@@ -23,21 +20,21 @@ def cmd_train(args) -> int:
         if args.test_dir:
             read_class_folder(args.test_dir, min_per_class=1, role="test", quiet=True)
     except PhotoFolderError as e:
-        _err(str(e))
+        err(str(e))
         return 2
     from helpers.backbones import available_backbones
 
     backbones = list(AUTO_BACKBONES) if args.backbone == "auto" else [args.backbone]
     unknown = [b for b in backbones if b not in available_backbones()]
     if unknown:
-        _err(f"unknown backbone {unknown[0]!r}; use auto or one of "
+        err(f"unknown backbone {unknown[0]!r}; use auto or one of "
              f"{', '.join(available_backbones())}")
         return 2
     try:
         report = train_folder(args.folder, args.out, test_dir=args.test_dir, backbones=backbones,
                               seed=args.seed, progress=not args.json)
     except PhotoFolderError as e:
-        _err(str(e))
+        err(str(e))
         return 2
     print(json.dumps(report, indent=2) if args.json else format_report(report))
     return 0

@@ -3,7 +3,9 @@
 For issue #26 (the ideal cat that other networks see); measured by
 ``benchmarks/ideal_cat_levers.py``, where it did not help (on the spectrum
 recipe, Lite1's verdict 0.25 at a weight of 0.001 and 0.13 at 0.01, against 0.32
-without, 3 seeds each): notebook 03 leaves it to an exercise.
+without, 3 seeds each): notebook 03 leaves it to an exercise. It runs on
+TensorFlow only, so it lives here, beside the benchmark that measured it, and not
+in the course's package.
 
 Every ``BatchNormalization`` layer keeps the mean and variance of its input over
 the ImageNet training images (``moving_mean``, ``moving_variance``). An image, or

@@ -1,10 +1,14 @@
-"""The BatchNorm-statistics term of issue #26 (DeepInversion's R_bn)."""
+"""The BatchNorm-statistics term of issue #26 (DeepInversion's R_bn), on TensorFlow.
+
+Not in ``make test`` (the prior left the course); run it with
+``python -m pytest benchmarks/test_bnprior.py`` before a benchmark that uses it.
+"""
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from helpers import bnprior
+import bnprior   # benchmarks/bnprior.py, beside this file
 
 
 def _small_net():
