@@ -64,6 +64,21 @@ def test_with_lite0(classifier):
     assert "starts from weights trained already" in selfcheck.scratch_model(flat, (224, 224, 3), 2)
     random = backbones.get_backbone("efficientnet_lite0", weights=None)
     assert selfcheck.scratch_model(head_on_224(random), (224, 224, 3), 2).startswith("Right")
+    # one FGSM step toward "tabby" (281) on the real classifier
+    from keras import ops
+
+    from helpers.gradients import input_gradient
+    from helpers.optimize import attack_loss, fgsm
+
+    photo = np.random.default_rng(0).integers(0, 256, (224, 224, 3)).astype("float32")
+    g = ops.convert_to_numpy(input_gradient(attack_loss, classifier)(photo[None], np.int32(281))[0])[0]
+    check = lambda x: selfcheck.fgsm_step(photo, x, 2.0, classifier, 281)  # noqa: E731
+    assert check(fgsm(classifier, photo, 281, 2.0)).startswith("Right")
+    assert check(np.clip(photo - 2.0 * np.sign(g), 0, 255)).startswith("Right")
+    assert "different amounts" in check(np.clip(photo - 2.0 * g / np.abs(g).max(), 0, 255))
+    assert "every pixel moved by 0.5" in check(np.clip(photo - 0.5 * np.sign(g), 0, 255))
+    signs = np.random.default_rng(1).choice([-1.0, 1.0], photo.shape)
+    assert "do not follow the gradient" in check(np.clip(photo + 2.0 * signs, 0, 255))
 
 
 def head_on_224(backbone):
