@@ -20,17 +20,41 @@ NOTEBOOK_FILES = {"01": "notebooks/01_feature_extraction.ipynb", "02": "notebook
 ALL = quiz.questions()
 
 
-def headings(notebook):
-    """The headings of a notebook (the solution's and the starter's for the lab)."""
-    files = [NOTEBOOK_FILES[notebook]] + (["lab/starter.ipynb"] if notebook == "lab" else [])
-    out = set()
-    for name in files:
-        for cell in json.loads((ROOT / name).read_text(encoding="utf-8"))["cells"]:
-            if cell["cell_type"] == "markdown":
-                for line in "".join(cell["source"]).splitlines():
-                    if line.startswith("#"):
-                        out.add(line.lstrip("#").strip())
+def _sections(text_blocks):
+    """(level, heading, text under it up to the next heading of its level or above)."""
+    lines = [line for block in text_blocks for line in block.splitlines()]
+    heads = [(i, len(line) - len(line.lstrip("#")), line.lstrip("#").strip())
+             for i, line in enumerate(lines) if line.startswith("#")]
+    out = []
+    for n, (i, level, title) in enumerate(heads):
+        end = next((j for j, lv, _ in heads[n + 1:] if lv <= level), len(lines))
+        out.append((level, title, "\n".join(lines[i + 1:end])))
     return out
+
+
+def sections(notebook):
+    """Each heading of a notebook (the solution's and the starter's for the lab) with
+    the text and code under it; for the lab also lab/README.md's, as "Heading
+    (lab/README.md)"."""
+    files = [NOTEBOOK_FILES[notebook]] + (["lab/starter.ipynb"] if notebook == "lab" else [])
+    out = {}
+    for name in files:
+        cells = json.loads((ROOT / name).read_text(encoding="utf-8"))["cells"]
+        blocks = ["".join(c["source"]) if c["cell_type"] == "markdown"
+                  else "\n".join("    " + line for line in "".join(c["source"]).splitlines())
+                  for c in cells]       # code indented, so that its comments are no headings
+        for _, title, text in _sections(blocks):
+            out[title] = out.get(title, "") + text
+    if notebook == "lab":
+        readme = (ROOT / "lab/README.md").read_text(encoding="utf-8")
+        readme = re.sub(r"```.*?```", "", readme, flags=re.S)
+        for _, title, text in _sections([readme]):
+            out[f"{title} (lab/README.md)"] = text
+    return out
+
+
+def headings(notebook):
+    return set(sections(notebook))
 
 
 @pytest.mark.parametrize("q", ALL, ids=[q["id"] for q in ALL])
@@ -45,6 +69,26 @@ def test_each_question_is_well_formed(q):
         options = q["options"]
         assert len(options) >= 2 and len(set(options)) == len(options)
         assert isinstance(q["answer"], int) and 0 <= q["answer"] < len(options)
+
+
+# what the section a question points to must say, for the questions a student found
+# pointing elsewhere (issue #46)
+TAUGHT = {"05-post-6": "cost 5 times", "lab-post-4": "`Lambda` layer",
+          "04-post-6": "calls a dog breed", "05-post-4": "folder by child", "02-post-3": "compiled again",
+          "01-post-3": "trainable = False", "03-post-2": "total_variation"}
+
+
+@pytest.mark.parametrize("qid", sorted(TAUGHT))
+def test_the_section_teaches_the_answer(qid):
+    q = quiz.find(qid)
+    assert TAUGHT[qid] in sections(q["notebook"])[q["section"]], (qid, q["section"])
+
+
+def test_numeric_tolerance_accepts_the_taught_rounding():
+    assert quiz.check("05-post-6", 5.4).startswith("Right.")
+    assert quiz.check("05-post-6", 5).startswith("Right.")      # the notebook's "5 times"
+    assert quiz.check("05-post-6", 6).startswith("Not quite: the answer is 5.4")
+    assert quiz.check("05-post-6", 49).startswith("Not quite")  # 224 px against 32 px
 
 
 def test_every_lesson_asks_before_and_after():
