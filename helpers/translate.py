@@ -29,6 +29,7 @@ from helpers.phrases import phrase
 
 LANGS = settings.LANGUAGES[1:]                    # ru, uk, zh-TW, sl
 ROOT = Path(__file__).resolve().parents[1]
+MARKDOWN_KEYS = {"cell_type", "id", "metadata", "source", "attachments"}   # nbformat 4.5
 HEADER = re.compile(r"^<!-- cell (\S+) en:([0-9a-f]{12}) -->$")
 
 
@@ -121,6 +122,8 @@ def build_notebook(english: dict, stem: str, lang: str, blocks: list[Block]):
         if cell["cell_type"] != "markdown":
             continue
         report.markdown += 1
+        for key in set(cell) - MARKDOWN_KEYS:   # stray keys (05's English has "outputs")
+            del cell[key]
         text = "".join(cell["source"])
         key, now = cell.get("id", ""), cell_hash(text)
         block = by_id.get((stem, key))
@@ -279,7 +282,7 @@ def report(langs=LANGS, root=ROOT) -> str:
             lines += [f"== {lang}: no translation yet (translations/{lang}/texts/)", ""]
             continue
         lines.append(f"== {lang}")
-        lines.append(f"  {'notebook':28} {'translated':>14} {'stale':>5} {'missing':>7} "
+        lines.append(f"  {'notebook':28} {'translated':>15} {'stale':>5} {'missing':>7} "
                      f"{'reads as ' + lang:>12}")
         details = []
         for r in build(lang, root, write=False):
@@ -293,7 +296,12 @@ def report(langs=LANGS, root=ROOT) -> str:
             details += [f"  found by its English text: {r.stem}/{i} uses the block {b}"
                         for i, b in r.moved]
         details += [f"  translation of a cell that no longer exists: {o}" for o in orphans(lang, root)]
-        for name, q in quiz_status(lang, root).items():
+        quizzes = quiz_status(lang, root)
+        total = sum(q["questions"] for q in quizzes.values())
+        missing = sum(len(q["missing"]) for q in quizzes.values())
+        lines.append(f"  {'quizzes':28} {total - missing:>4}/{total:<4} questions, "
+                     f"{sum(len(q['stale']) for q in quizzes.values())} stale")
+        for name, q in quizzes.items():
             if len(q["missing"]) == q["questions"]:
                 details.append(f"  quiz {name}: not translated ({q['questions']} questions)")
                 continue

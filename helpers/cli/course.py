@@ -196,7 +196,7 @@ def run_course(out="output", notebooks=None, profile=None, backend=None, lang=No
         seconds = time.perf_counter() - start
         target = out / path.name
         nbformat.write(nb, target)
-        code = (nb.metadata.get("language") or "en").split("-")[0]   # ISO 639-1: zh-TW is zh
+        code = (nb.metadata.get("language") or lang or "en").split("-")[0]   # ISO 639-1: zh
         html, _ = HTMLExporter(language_code=code).from_notebook_node(without_test_marks(nb))
         target.with_suffix(".html").write_text(html, encoding="utf-8")
         status = "ok" if error is None else _summary(error)
