@@ -327,6 +327,9 @@ def cmd_course(args) -> int:
     if args.lang and not notebooks:
         from helpers import translate
 
+        if not (translate.ROOT / "translations" / args.lang / "texts").is_dir():
+            _err(f"no {args.lang} translation here (translations/{args.lang}/texts/)")
+            return 2
         translate.build(args.lang)          # the translated notebooks, current
     return course.run_course(out, notebooks, args.profile, args.backend, args.lang)
 
