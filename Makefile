@@ -3,6 +3,8 @@
 #   make test     set up .venv and run all tests (unit tests + nbval on every notebook,
 #                 on TensorFlow, and notebooks 01, 03, 04 and the lab on PyTorch and JAX)
 # BACKEND=torch or BACKEND=jax runs the course on another Keras backend (installed first).
+# COURSE_LANG=ru|uk|zh-TW|sl runs (and `make slides` builds) the translated notebooks,
+# translations/<lang>/, into output/<lang>/ (not LANG: that is the locale).
 SHELL := /bin/bash
 PYTHON ?= python3
 BACKEND ?= $(or $(KERAS_BACKEND),tensorflow)
@@ -10,6 +12,9 @@ TORCH_INDEX ?=  # another index for torch (requirements-torch.txt names PyTorch'
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 OUT    ?= output
+COURSE_LANG ?=
+COURSE_OUT = $(if $(COURSE_LANG),$(OUT)/$(COURSE_LANG),$(OUT))
+COURSE_DIR = $(if $(COURSE_LANG),translations/$(COURSE_LANG)/,)
 export TL_DATA_DIR ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data),)
 
 .PHONY: setup backends course slides test unit notebooks other-backends backend-job bench clean
@@ -37,10 +42,12 @@ $(VENV)/.installed: requirements.txt pyproject.toml jupyter-config/jupyter_serve
 	touch $@
 
 course: setup
-	$(BIN)/python -m helpers course --out $(OUT) --backend $(BACKEND)
+	$(BIN)/python -m helpers course --out $(COURSE_OUT) --backend $(BACKEND) \
+		$(if $(COURSE_LANG),--lang $(COURSE_LANG))
 
 slides: setup
-	$(BIN)/python -m helpers slides $(or $(wildcard $(OUT)/*.ipynb),$(wildcard notebooks/*.ipynb lab/*.ipynb)) --out $(OUT)/slides
+	$(BIN)/python -m helpers slides $(or $(wildcard $(COURSE_OUT)/*.ipynb),$(wildcard \
+		$(COURSE_DIR)notebooks/*.ipynb $(COURSE_DIR)lab/*.ipynb)) --out $(COURSE_OUT)/slides
 
 # On two cores, two processes with one thread each finish sooner than one with two:
 # most of the course is batches of one (a drawing, an attack), where a second thread

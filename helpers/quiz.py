@@ -13,6 +13,11 @@ widget and no JavaScript: each option is a ``<details>`` element; clicking it
 opens "Right" or "Not quite" with the explanation, in JupyterLab, Colab, a
 static HTML copy and a reveal.js deck alike. :func:`check` answers a numeric
 question from code. Introduced in notebook 01.
+
+In a translated notebook (``translations/<lang>/``, issue #47) the questions and
+verdicts are in its language (:func:`helpers.settings.language`): the texts come
+from ``translations/<lang>/quizzes/<notebook>.json``, the ids and answers from
+English; a question not translated yet is shown in English, with a note.
 """
 
 from __future__ import annotations
@@ -21,13 +26,20 @@ import html
 import json
 from pathlib import Path
 
+from helpers import settings
+from helpers.phrases import phrase
+
 FOLDER = Path(__file__).parent / "quizzes"
+TRANSLATIONS = Path(__file__).resolve().parents[1] / "translations"
 NOTEBOOKS = ("01", "02", "03", "04", "05", "lab")
+TRANSLATED = ("text", "section", "options", "explain")   # what a translation replaces
 
 
-def questions(notebook=None, when=None) -> list[dict]:
+def questions(notebook=None, when=None, lang=None) -> list[dict]:
     """The stored questions, in order, of one notebook (or all), ``pre`` or ``post``
-    (or both), each with its ``notebook``. Notebook 01."""
+    (or both), each with its ``notebook``, in ``lang`` (default: the notebook's,
+    :func:`helpers.settings.language`). Notebook 01."""
+    lang = lang or settings.language()
     names = [notebook] if notebook else NOTEBOOKS
     out = []
     for name in names:
@@ -35,9 +47,27 @@ def questions(notebook=None, when=None) -> list[dict]:
         if not path.exists():
             raise FileNotFoundError(f"{path}: no questions for notebook {name!r} "
                                     f"(choose from {', '.join(NOTEBOOKS)})")
-        for q in json.loads(path.read_text(encoding="utf-8"))["questions"]:
-            if when in (None, q["when"]):
-                out.append({"notebook": name, **q})
+        items = json.loads(path.read_text(encoding="utf-8"))["questions"]
+        if lang != "en":
+            items = translated(items, name, lang)
+        out += [{"notebook": name, **q} for q in items if when in (None, q["when"])]
+    return out
+
+
+def translated(items, name, lang) -> list[dict]:
+    """English questions ``items`` of quiz ``name`` with their texts in ``lang``
+    (ids, answers and tolerances stay English's); one not translated yet (or whose
+    options no longer match) stays English, with a ``note``."""
+    path = TRANSLATIONS / lang / "quizzes" / f"{name}.json"
+    done = ({q["id"]: q for q in json.loads(path.read_text(encoding="utf-8"))["questions"]}
+            if path.exists() else {})
+    out = []
+    for q in items:
+        t = done.get(q["id"])
+        if t and len(t.get("options", [])) == len(q.get("options", [])):
+            out.append({**q, **{key: t[key] for key in TRANSLATED if key in t}})
+        else:
+            out.append({**q, "note": phrase("question_not_translated", lang)})
     return out
 
 
@@ -45,28 +75,34 @@ def is_numeric(q) -> bool:
     return "options" not in q
 
 
-def find(question_id) -> dict:
+def find(question_id, lang=None) -> dict:
     """One question by its id, such as ``"01-post-3"``."""
-    for q in questions():
+    for q in questions(lang=lang):
         if q["id"] == question_id:
             return q
     raise KeyError(f"no question {question_id!r}: see `python -m helpers quiz --json`")
 
 
-def check(question_id, answer) -> str:
+def check(question_id, answer, lang=None) -> str:
     """Say whether ``answer`` (an option's index or text, or a number) is right,
     with the explanation; printed and returned. Notebook 01."""
-    q = find(question_id)
+    lang = lang or settings.language()
+    q = find(question_id, lang)
     if answer is None:
-        verdict = "Not answered yet."
+        verdict = phrase("not_answered", lang)
     elif is_numeric(q):
         right = abs(float(answer) - q["answer"]) <= q.get("tolerance", 0)
-        verdict = "Right." if right else f"Not quite: the answer is {_number(q['answer'])}."
+        verdict = phrase("right", lang) if right else \
+            phrase("not_quite_number", lang, answer=_number(q["answer"]))
     else:
-        index = q["options"].index(answer) if isinstance(answer, str) else int(answer)
-        right = index == q["answer"]
-        verdict = "Right." if right else f"Not quite: it is \"{q['options'][q['answer']]}\"."
-    message = f"{verdict} {q['explain']} (See \"{q['section']}\".)"
+        options = q["options"]
+        if isinstance(answer, str):   # an option's text, translated or English
+            index = (options if answer in options else find(question_id, "en")["options"]).index(answer)
+        else:
+            index = int(answer)
+        verdict = phrase("right", lang) if index == q["answer"] else \
+            phrase("not_quite_option", lang, option=options[q["answer"]])
+    message = f"{verdict} {q['explain']} ({phrase('see', lang, section=q['section'])})"
     print(message)
     return message
 
@@ -75,23 +111,24 @@ def _number(value) -> str:
     return f"{value:,}" if float(value).is_integer() else f"{value:g}"
 
 
-def to_html(items, title) -> str:
+def to_html(items, title, lang="en") -> str:
     """The questions as HTML: options to click, each opening its verdict."""
     parts = [f'<div class="tl-quiz"><p><b>{html.escape(title)}</b> '
-             '(click an option to see whether it is right)</p><ol>']
+             f'{html.escape(phrase("click", lang))}</p><ol>']
     for q in items:
-        parts.append(f'<li id="{q["id"]}"><p>{html.escape(q["text"])}</p>')
+        see = f'<i>{phrase("see", lang, section=html.escape(q["section"]))}</i>'
+        note = f' <i>({html.escape(q["note"])})</i>' if q.get("note") else ""
+        parts.append(f'<li id="{q["id"]}"><p>{html.escape(q["text"])}{note}</p>')
         if is_numeric(q):
-            parts.append(f'<details><summary>Work it out, then open the answer</summary>'
+            parts.append(f'<details><summary>{html.escape(phrase("work_out", lang))}</summary>'
                          f'<p><b>{_number(q["answer"])}</b>. {html.escape(q["explain"])} '
-                         f'<i>See "{html.escape(q["section"])}".</i></p></details>')
+                         f'{see}</p></details>')
         else:
             for i, option in enumerate(q["options"]):
-                verdict = ("<b>Right.</b>" if i == q["answer"] else "<b>Not quite.</b>")
+                verdict = phrase("right" if i == q["answer"] else "not_quite", lang)
                 parts.append(f'<details class="tl-option"><summary>{chr(65 + i)}. '
-                             f'{html.escape(option)}</summary><p>{verdict} '
-                             f'{html.escape(q["explain"])} <i>See "{html.escape(q["section"])}".'
-                             '</i></p></details>')
+                             f'{html.escape(option)}</summary><p><b>{html.escape(verdict)}</b> '
+                             f'{html.escape(q["explain"])} {see}</p></details>')
         parts.append("</li>")
     parts.append("</ol></div>")
     return "".join(parts)
@@ -100,35 +137,37 @@ def to_html(items, title) -> str:
 class Quiz:
     """What :func:`show` displays: HTML for notebooks and decks, text elsewhere."""
 
-    def __init__(self, items, title):
-        self.items, self.title = items, title
+    def __init__(self, items, title, lang="en"):
+        self.items, self.title, self.lang = items, title, lang
 
     def _repr_html_(self):
-        return to_html(self.items, self.title)
+        return to_html(self.items, self.title, self.lang)
 
     def __repr__(self):
-        return to_markdown(self.items, self.title, answers=False)
+        return to_markdown(self.items, self.title, answers=False, lang=self.lang)
 
 
-def show(notebook, when) -> Quiz:
+def show(notebook, when, lang=None) -> Quiz:
     """Notebook ``notebook``'s ``"pre"`` (what do you expect?) or ``"post"`` (what
     did you learn?) questions, to display in a cell. Notebook 01."""
-    title = {"pre": "Before you start: what do you expect?",
-             "post": "Check yourself: what did you learn?"}[when]
-    return Quiz(questions(notebook, when), title)
+    lang = lang or settings.language()
+    if when not in ("pre", "post"):
+        raise KeyError(when)
+    return Quiz(questions(notebook, when, lang), phrase(when, lang), lang)
 
 
-def to_markdown(items, title="Questions", answers=True) -> str:
+def to_markdown(items, title="Questions", answers=True, lang="en") -> str:
     """A printable sheet: questions and options, then (``answers``) the key."""
     lines = [f"## {title}", ""]
     for n, q in enumerate(items, 1):
-        lines.append(f"{n}. ({q['notebook']}, {q['when']}) {q['text']}")
+        note = f" *({q['note']})*" if q.get("note") else ""
+        lines.append(f"{n}. ({q['notebook']}, {q['when']}) {q['text']}{note}")
         for i, option in enumerate(q.get("options", [])):
             lines.append(f"   - {chr(65 + i)}. {option}")
         lines.append("")
     if answers:
-        lines += ["### Answers", ""]
+        lines += [f"### {phrase('answers', lang)}", ""]
         for n, q in enumerate(items, 1):
             key = _number(q["answer"]) if is_numeric(q) else chr(65 + q["answer"])
-            lines.append(f"{n}. **{key}**: {q['explain']} (see \"{q['section']}\")")
+            lines.append(f"{n}. **{key}**: {q['explain']} ({phrase('see', lang, section=q['section'])})")
     return "\n".join(lines) + "\n"

@@ -13,6 +13,9 @@ The variables (documented once, in README.md, "Settings"):
 ``TL_MAX_PIXELS``  images larger than this are refused (default 64,000,000)
 ``TL_MAX_FRAMES``  animations with more frames are refused (default 100)
 ``TL_MAX_EXTRACT_BYTES``  archives that would extract to more are refused (default 8 GB)
+``TL_LANG``        the language of the self-checks a notebook shows: ``en``, ``ru``, ``uk``,
+                   ``zh-TW`` or ``sl``; unset: inferred from the folder the notebook runs
+                   in (``translations/<lang>/...``), else English (:func:`language`)
 ``KERAS_HOME``     Keras' own folder (``~/.keras``); downloaded weights live in
                    ``models/`` inside it
 
@@ -92,6 +95,31 @@ def profile() -> str:
                          "minutes on a laptop, offline) or full (downloads the full "
                          "datasets; hours on a CPU)")
     return name
+
+
+LANGUAGES = ("en", "ru", "uk", "zh-TW", "sl")
+
+
+def language() -> str:
+    """The students' language, ``$TL_LANG``; unset, the ``<lang>`` of a working folder
+    under ``translations/<lang>/`` (where Jupyter starts a translated notebook's
+    kernel), else ``en``. Only the self-checks follow it (:mod:`helpers.quiz`);
+    plots and printed lines stay in English. Issue #47."""
+    value = _env("TL_LANG")
+    if value:
+        for lang in LANGUAGES:
+            if value.lower() == lang.lower():
+                return lang
+        raise ValueError(f"TL_LANG={value!r} is not a course language: use one of "
+                         f"{', '.join(LANGUAGES)}")
+    try:
+        parts = Path.cwd().parts
+    except OSError:          # the working folder was removed
+        return "en"
+    for i in range(len(parts) - 2, -1, -1):
+        if parts[i] == "translations" and parts[i + 1] in LANGUAGES[1:]:
+            return parts[i + 1]
+    return "en"
 
 
 def backbone_table() -> list[str] | None:

@@ -3,7 +3,8 @@
 Commands: ``predict`` (notebook 01), ``data fetch|check`` (notebook 01),
 ``dream`` (notebook 03), ``attack`` (notebook 04), ``grade`` (the lab, one
 submission or a class), ``train`` and ``evaluate`` (your own photos, notebook 05),
-``course`` (run every notebook headless), ``slides`` (reveal.js decks, offline).
+``course`` (run every notebook headless), ``slides`` (reveal.js decks, offline),
+``translate`` (the translated notebooks).
 """
 
 from __future__ import annotations
@@ -99,15 +100,25 @@ def cmd_course(args) -> int:
             kept = course.store_checked(path, env={"TL_PROFILE": args.profile or "quick"})
             print(f"{path}: kept the outputs of {kept} checked cells")
         return 0
-    return course.run_course(args.out, notebooks, args.profile, args.backend)
+    out = args.out or (f"output/{args.lang}" if args.lang else "output")
+    if args.lang and not notebooks:
+        from helpers import translate
+
+        if not (translate.ROOT / "translations" / args.lang / "texts").is_dir():
+            _err(f"no {args.lang} translation here (translations/{args.lang}/texts/)")
+            return 2
+        translate.build(args.lang)          # the translated notebooks, current
+    return course.run_course(out, notebooks, args.profile, args.backend, args.lang)
 
 
 def _add_course(sub):
     p = sub.add_parser("course", help="run every notebook headless into an output folder")
     p.add_argument("notebooks", nargs="*", help="default: notebooks/ then lab/")
-    p.add_argument("--out", default="output")
+    p.add_argument("--out", default=None, help="default: output (output/LANG with --lang)")
     p.add_argument("--profile", choices=["quick", "full"], default=None,
                    help="overrides TL_PROFILE for the run")
+    p.add_argument("--lang", choices=["ru", "uk", "zh-TW", "sl"], default=None,
+                   help="run the translated notebooks, translations/LANG/")
     p.add_argument("--backend", choices=["tensorflow", "torch", "jax"], default=None,
                    help="the Keras backend the notebooks run on (default: KERAS_BACKEND, "
                         "else tensorflow)")
@@ -141,16 +152,17 @@ def cmd_quiz(args) -> int:
     import json
 
     from helpers import quiz
+    from helpers.phrases import phrase
 
     try:
-        items = quiz.questions(args.notebook, args.when)
+        items = quiz.questions(args.notebook, args.when, args.lang)
     except FileNotFoundError as e:
         err(str(e))
         return 2
     if args.json:
         print(json.dumps(items, indent=1, ensure_ascii=False))
     else:
-        print(quiz.to_markdown(items, "Self-checks of the course", answers=not args.no_answers))
+        print(quiz.to_markdown(items, phrase("sheet", args.lang), not args.no_answers, args.lang))
     return 0
 
 
@@ -162,11 +174,19 @@ def _add_quiz(sub):
     form.add_argument("--markdown", action="store_true", help="a printable sheet (the default)")
     form.add_argument("--json", action="store_true", help="every question with its answer")
     p.add_argument("--no-answers", action="store_true", help="leave the answer key off the sheet")
+    p.add_argument("--lang", choices=["en", "ru", "uk", "zh-TW", "sl"], default="en",
+                   help="the translated questions (English where one is missing, with a note)")
     p.set_defaults(func=cmd_quiz)
 
 
 def _add_data(sub):
     from helpers.cli.data import add_commands
+
+    add_commands(sub)
+
+
+def _add_translate(sub):
+    from helpers.cli.translating import add_commands
 
     add_commands(sub)
 
@@ -185,8 +205,8 @@ def _add_own(sub):
     add_commands(sub)
 
 
-_ADDERS = [_add_predict, _add_data, _add_hosted, _add_optimize, _add_grade, _add_own, _add_course,
-           _add_slides, _add_quiz]
+_ADDERS = [_add_predict, _add_data, _add_hosted, _add_optimize, _add_grade, _add_own,
+           _add_course, _add_slides, _add_quiz, _add_translate]
 
 
 def build_parser() -> argparse.ArgumentParser:

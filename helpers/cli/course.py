@@ -28,8 +28,10 @@ MISSING_DATA_ERRORS = ("DatasetUnavailableError", "DomainUnavailableError", "Bac
 NOISE = re.compile(r"\w*Warning\b|^WARNING\b|^[WE]\d{4} |Traceback \(most recent", re.M)
 
 
-def course_notebooks(root=".") -> list[Path]:
-    root = Path(root)
+def course_notebooks(root=".", lang=None) -> list[Path]:
+    """The notebooks in course order; ``lang``: the translated ones, built by
+    ``python -m helpers translate`` into ``translations/<lang>/`` (issue #47)."""
+    root = Path(root) / "translations" / lang if lang else Path(root)
     found = sorted((root / "notebooks").glob("[0-9]*.ipynb"))
     found += sorted((root / "lab").glob("*.ipynb"))
     return found
@@ -163,20 +165,30 @@ def without_test_marks(nb):
     return nb
 
 
-def run_course(out="output", notebooks=None, profile=None, backend=None) -> int:
-    """Execute every notebook into ``out`` on the Keras ``backend`` (default:
-    ``KERAS_BACKEND``, else TensorFlow); print a report; return the exit status."""
+# folders the kernel must find from the notebook's own folder, however deep
+# (translations/<lang>/notebooks/): a relative one is taken from here
+PATH_SETTINGS = ("TL_DATA_DIR", "TL_CACHE_DIR", "KERAS_HOME")
+
+
+def run_course(out="output", notebooks=None, profile=None, backend=None, lang=None) -> int:
+    """Execute every notebook (``lang``: the translated ones) into ``out`` on the
+    Keras ``backend`` (default: ``KERAS_BACKEND``, else TensorFlow); print a report;
+    return the exit status."""
     from nbconvert import HTMLExporter
 
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     backend = backend or os.environ.get("KERAS_BACKEND") or "tensorflow"
     env = {"TL_OUTPUT_DIR": str(out), "KERAS_BACKEND": backend}
+    env.update({name: str(Path(os.environ[name]).expanduser().resolve())
+                for name in PATH_SETTINGS if os.environ.get(name, "").strip()})
+    if lang:
+        env["TL_LANG"] = lang
     if profile:
         env["TL_PROFILE"] = profile
-    print(f"Keras backend: {backend}", flush=True)
+    print(f"Keras backend: {backend}" + (f"; language: {lang}" if lang else ""), flush=True)
     results = []
-    for path in notebooks or course_notebooks():
+    for path in notebooks or course_notebooks(lang=lang):
         path = Path(path)
         print(f"running {path} ...", flush=True)
         start = time.perf_counter()
@@ -184,7 +196,8 @@ def run_course(out="output", notebooks=None, profile=None, backend=None) -> int:
         seconds = time.perf_counter() - start
         target = out / path.name
         nbformat.write(nb, target)
-        html, _ = HTMLExporter().from_notebook_node(without_test_marks(nb))
+        code = (nb.metadata.get("language") or lang or "en").split("-")[0]   # ISO 639-1: zh
+        html, _ = HTMLExporter(language_code=code).from_notebook_node(without_test_marks(nb))
         target.with_suffix(".html").write_text(html, encoding="utf-8")
         status = "ok" if error is None else _summary(error)
         todo = sum(1 for c in nb.cells if SKIP_TAG in c.metadata.get("tags", []))

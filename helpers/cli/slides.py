@@ -74,21 +74,23 @@ def quiz_slides(nb):
     import nbformat
 
     from helpers import quiz
+    from helpers.phrases import phrase
 
+    lang = nb.metadata.get("language") or "en"    # a translated notebook's (issue #47)
     cells = []
     for cell in nb.cells:
         match = QUIZ_CELL.match(cell.source.strip()) if cell.cell_type == "code" else None
         if not match:
             cells.append(cell)
             continue
-        for q in quiz.questions(match["notebook"], match["when"]):
+        for q in quiz.questions(match["notebook"], match["when"], lang):
             options = "\n".join(f"{chr(65 + i)}. {o}" for i, o in enumerate(q.get("options", [])))
             key = (f"{q['answer']:,}" if quiz.is_numeric(q) else
                    f"{chr(65 + q['answer'])}. {q['options'][q['answer']]}")
             cells.append(nbformat.v4.new_markdown_cell(
                 f"**{q['text']}**\n\n{options}", metadata={"slideshow": {"slide_type": "subslide"}}))
             cells.append(nbformat.v4.new_markdown_cell(
-                f"*Answer:* **{key}**. {q['explain']}",
+                f"*{phrase('answer', lang)}* **{key}**. {q['explain']}",
                 metadata={"slideshow": {"slide_type": "fragment"}}))
     nb.cells = cells
     return nb
@@ -169,6 +171,7 @@ def write_slides(notebooks, out) -> list[Path]:
     for path in map(Path, notebooks):
         nb = fit_slides(split_tall_cells(quiz_slides(
             without_test_marks(nbformat.read(path, as_version=4)))))
+        exporter.language_code = (nb.metadata.get("language") or "en").split("-")[0]  # ISO 639-1
         body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": path.stem}})
         target = out / f"{path.stem}.slides.html"
         target.write_text(body, encoding="utf-8")
