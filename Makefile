@@ -2,6 +2,9 @@
 #   make course   set up .venv and run every notebook headless into output/
 #   make test     set up .venv and run all tests (unit tests + nbval on every notebook,
 #                 on TensorFlow, and notebooks 01, 03, 04 and the lab on PyTorch and JAX)
+# and, while working on the course (CONTRIBUTING.md):
+#   make check    the fast lane: every test but notebooks, browsers, other backends and
+#                 the slow end-to-end ones, in about 3 minutes on 2 cores
 # BACKEND=torch or BACKEND=jax runs the course on another Keras backend (installed first).
 # COURSE_LANG=ru|uk|zh-TW|sl runs (and `make slides` builds) the translated notebooks,
 # translations/<lang>/, into output/<lang>/ (not LANG: that is the locale).
@@ -17,7 +20,7 @@ COURSE_OUT = $(if $(COURSE_LANG),$(OUT)/$(COURSE_LANG),$(OUT))
 COURSE_DIR = $(if $(COURSE_LANG),translations/$(COURSE_LANG)/,)
 export TL_DATA_DIR ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data),)
 
-.PHONY: setup backends course slides test unit notebooks other-backends backend-job bench clean
+.PHONY: setup backends course slides check test unit notebooks other-backends backend-job bench clean
 
 setup: $(VENV)/.installed $(if $(filter torch jax,$(BACKEND)),$(VENV)/.installed-$(BACKEND))
 
@@ -51,18 +54,34 @@ slides: setup
 
 # On two cores, two processes with one thread each finish sooner than one with two:
 # most of the course is batches of one (a drawing, an attack), where a second thread
-# does not help, and threads of two libraries in one process fight (README: "Running
-# the course and the tests"). TEST_WORKERS=1 runs the suite in one process.
+# does not help, and threads of two libraries in one process fight (CONTRIBUTING.md,
+# "Threads"). TEST_WORKERS=1 runs the suite in one process.
 TEST_WORKERS ?= 2
 ONE_THREAD = OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 TF_NUM_INTRAOP_THREADS=1 \
 	TF_NUM_INTEROP_THREADS=1
 ONE_XLA_THREAD = XLA_FLAGS="--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
 
+# The tests never write into ~ (conftest.py gives each run a private home). The course
+# cache that make test's notebooks and the tests running a notebook share is kept in
+# the build tree from run to run (TEST_CACHE; delete it for a cold run). make check
+# keeps nothing: its cache lives and dies with the run.
+TEST_CACHE ?= build/test-cache
+TEST_ENV = $(ONE_THREAD) TL_PROFILE=quick TL_TEST_CACHE_DIR=$(abspath $(TEST_CACHE))
+XDIST = $(if $(filter-out 1,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile)
+
+# The fast lane: the markers (pyproject.toml) leave out the notebooks, the browser,
+# PyTorch and JAX, and the end-to-end tests that take minutes.
+FAST ?= not slow and not notebook and not browser and not backends
+check: setup
+	$(ONE_THREAD) TL_PROFILE=quick KERAS_BACKEND=tensorflow $(BIN)/python -m pytest $(XDIST) \
+		tests -m "$(FAST)" -p no:cacheprovider --durations=10
+
+unit: check
+
 # The full suite on TensorFlow (a test file or notebook at a time on each worker), then
 # the backend runs (a missing backend fails them).
 test: setup backends
-	$(ONE_THREAD) TL_PROFILE=quick KERAS_BACKEND=tensorflow $(BIN)/python -m pytest \
-		$(if $(filter-out 1,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile) \
+	$(TEST_ENV) KERAS_BACKEND=tensorflow $(BIN)/python -m pytest $(XDIST) \
 		tests notebooks lab --nbval-lax --nbval-current-env -p no:cacheprovider --durations=15
 	$(MAKE) other-backends
 
@@ -81,16 +100,14 @@ other-backends: backends
 JOB_BACKEND = $(word 1,$(subst :, ,$(JOB)))
 JOB_NOTEBOOK = $(word 2,$(subst :, ,$(JOB)))
 backend-job:
-	@set -o pipefail; $(ONE_THREAD) $(ONE_XLA_THREAD) TL_PROFILE=quick \
+	@set -o pipefail; $(TEST_ENV) $(ONE_XLA_THREAD) \
 		TL_BACKBONE_TABLE=efficientnet_lite0 KERAS_BACKEND=$(JOB_BACKEND) \
 		$(BIN)/python -m pytest $(JOB_NOTEBOOK) --nbval-lax --nbval-current-env \
 		-p no:cacheprovider 2>&1 | sed -u "s/^/[$(JOB_BACKEND) $(notdir $(JOB_NOTEBOOK))] /"
 
-unit: setup
-	$(BIN)/python -m pytest tests
-
 notebooks: setup
-	TL_PROFILE=quick $(BIN)/python -m pytest notebooks lab --nbval-lax --nbval-current-env
+	TL_PROFILE=quick TL_TEST_CACHE_DIR=$(abspath $(TEST_CACHE)) $(BIN)/python -m pytest \
+		notebooks lab --nbval-lax --nbval-current-env
 
 bench: setup
 	$(BIN)/python benchmarks/backbone_throughput.py

@@ -6,9 +6,10 @@ each of several seeds, on each Keras backend, and records the figures its assert
 compare, even when an assert fails (the run goes on past it). Each run appends one
 line to ``benchmarks/results/assert_margins.jsonl``; a run already there is not
 done again, so the sweep can be stopped and resumed, and its table committed as it
-grows. ``--table`` prints, for every check, the range each backend measured and
-the smallest margin any run left: a check should keep only a margin every run
-clears.
+grows. ``--table`` writes, between two marker lines of ``benchmarks/README.md``,
+for every check, the range each backend measured and the smallest margin any run
+left (checks the notebooks no longer assert are left out): a check should keep
+only a margin every run clears.
 
 Usage:
   TL_DATA_DIR=../shared/data python benchmarks/assert_margins.py 03 --backends tensorflow --seeds 0 1 2 3 4
@@ -136,13 +137,14 @@ def run(key, backend, seed, keep=None) -> dict:
             "seconds": round(time.perf_counter() - start, 1)}
 
 
-# checks the notebooks no longer assert, named so in the table (their records keep the name)
-TAUGHT = {"fine-tuning paid on a domain": "(taught, asserted until 2026-12-03) fine-tuning "
-                                          "paid on a domain",
-          "MNIST: scratch low > frozen high": "(asserted until 2026-12-03) MNIST: scratch low "
-                                              "> frozen high",
-          "MNIST: best transfer >= 0.948": "(asserted until 2026-12-03) MNIST: best transfer "
-                                           ">= 0.948"}
+# checks the notebooks no longer assert: their records keep them, the table leaves them out
+RETIRED = {"fine-tuning paid on a domain", "MNIST: scratch low > frozen high",
+           "MNIST: best transfer >= 0.948"}
+
+# the table lives in benchmarks/README.md between these two lines
+README = ROOT / "benchmarks" / "README.md"
+BEGIN = "<!-- assert_margins.py --table: begin -->"
+END = "<!-- assert_margins.py --table: end -->"
 
 
 def holds(value, op, limit) -> bool:
@@ -150,12 +152,16 @@ def holds(value, op, limit) -> bool:
             ">=": value >= limit}[op]
 
 
-def table() -> None:
-    rows = [json.loads(line) for line in RESULTS.read_text().splitlines() if line.strip()]
-    print("| notebook | check | backend (seeds) | figure: min-max | threshold | smallest margin | holds |")
-    print("|---|---|---|---|---|---|---|")
+def table(rows) -> list[str]:
+    """For every check still asserted (or taught) and every backend with runs: the
+    seeds, the range of the figure, the threshold, the smallest margin and how many
+    runs it held in, as Markdown lines."""
+    lines = ["| notebook | check | backend (seeds) | figure: min-max | threshold | smallest margin | holds |",
+             "|---|---|---|---|---|---|---|"]
     for key, (_, checks) in CHECKS.items():
         for name, _, op, _ in checks:
+            if name in RETIRED:
+                continue
             for backend in ("tensorflow", "torch", "jax"):
                 runs = [r for r in rows if r["notebook"] == key and r["backend"] == backend
                         and name in r["figures"]]         # a check added later: its runs
@@ -168,8 +174,23 @@ def table() -> None:
                 limits = sorted({round(lim, 3) for _, lim in pairs})
                 limit = str(limits[0]) if len(limits) == 1 else f"{limits[0]}-{limits[-1]}"
                 seeds = ",".join(str(r["seed"]) for r in runs)
-                print(f"| {key} | {TAUGHT.get(name, name)} | {backend} ({seeds}) | {min(figs):.3f}-{max(figs):.3f} "
-                      f"| {op} {limit} | {min(margins):+.3f} | {ok}/{len(runs)} |")
+                lines.append(f"| {key} | {name} | {backend} ({seeds}) | {min(figs):.3f}-{max(figs):.3f} "
+                             f"| {op} {limit} | {min(margins):+.3f} | {ok}/{len(runs)} |")
+    return lines
+
+
+def write_table(readme=README, results=RESULTS) -> list[str]:
+    """Replace what stands between ``BEGIN`` and ``END`` in ``readme`` with the table
+    of ``results``; returns the table's lines."""
+    rows = [json.loads(line) for line in Path(results).read_text().splitlines() if line.strip()]
+    lines = table(rows)
+    text = Path(readme).read_text()
+    if text.count(BEGIN) != 1 or text.count(END) != 1 or text.index(BEGIN) > text.index(END):
+        raise SystemExit(f"{readme} needs one line {BEGIN!r} and, after it, one {END!r}")
+    before, rest = text.split(BEGIN, 1)
+    after = rest.split(END, 1)[1]
+    Path(readme).write_text(before + BEGIN + "\n" + "\n".join(lines) + "\n" + END + after)
+    return lines
 
 
 def main():
@@ -177,12 +198,14 @@ def main():
     parser.add_argument("notebooks", nargs="*", help="of " + ", ".join(CHECKS))
     parser.add_argument("--backends", nargs="+", default=["tensorflow"])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
-    parser.add_argument("--table", action="store_true", help="print the table so far")
+    parser.add_argument("--table", action="store_true",
+                        help="write the table so far into benchmarks/README.md (and print it)")
     parser.add_argument("--keep", metavar="DIR", help="also save each executed notebook there "
                                                       "(e.g. to build its slides)")
     args = parser.parse_args()
     if args.table:
-        table()
+        print("\n".join(write_table()))
+        print(f"written into {README.relative_to(ROOT)}")
         return
     unknown = set(args.notebooks) - set(CHECKS)
     if unknown:

@@ -13,7 +13,7 @@ pets-mini's photos (timing only: that model saw them), for a shard of 0, 1 and 1
 submissions. It prints a shard's fixed cost (start, imports, checking and
 digesting the test folder; then the worker server and the photos decoded once),
 the seconds per submission after the first, a straight-line fit of that against
-the number of photos, and the README's table: hours of wall time for a class of
+the number of photos, and the table in lab/GRADING.md: hours of wall time for a class of
 500, 5,000 and 50,000 on 1, 10 and 100 machines of this size, against 180 and
 3,669 photos (the fit extrapolated), for the largest shard that the sha256 of the
 names gives.
@@ -109,7 +109,7 @@ def main():
     parser.add_argument("--test-photos", type=int, default=180)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--sizing", action="store_true",
-                        help="time shards as pods run them; print the README's table")
+                        help="time shards as pods run them; print lab/GRADING.md's table")
     args = parser.parse_args()
     report = folders.check_folder(sources.find_dataset("pets-mini"), labels="breed")
     rng = np.random.default_rng(0)

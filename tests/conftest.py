@@ -2,10 +2,10 @@
 
 Every test runs with the course cache and the output folder in temporary
 folders: the tests never write into a user's ``~/.keras/tl-course`` or into
-the repository. The one exception is the browser test, which runs notebook 01
-as a student does, with the student's cache: what it writes
-there is what ``make course`` writes, keyed by content, and the notebooks that
-run after it find their features there.
+the repository. The tests that run a notebook as a student does (the browser
+test, the course runner on notebook 05) use :func:`shared_cache`, the cache the
+notebooks under nbval use too (``conftest.py`` at the root), so that notebook 01's
+features and notebook 05's activations are computed once per run.
 """
 
 import os
@@ -19,6 +19,14 @@ from helpers import features, folders, train
 @pytest.fixture(scope="session")
 def _session_cache(tmp_path_factory):
     return tmp_path_factory.mktemp("tl-cache")
+
+
+@pytest.fixture(scope="session")
+def shared_cache(_session_cache):
+    """The course cache this run shares with the notebooks under nbval: a temporary
+    folder, or ``$TL_TEST_CACHE_DIR`` (``make test``: ``build/test-cache``)."""
+    root = os.environ.get("TL_TEST_CACHE_DIR")
+    return Path(root) if root else _session_cache
 
 
 @pytest.fixture(autouse=True)

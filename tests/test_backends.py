@@ -16,6 +16,8 @@ import pytest
 
 BACKENDS = ("tensorflow", "torch", "jax")
 
+pytestmark = pytest.mark.backends
+
 PROBE = r"""
 import json, sys
 import helpers, keras, numpy as np

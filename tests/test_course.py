@@ -4,12 +4,10 @@ import os
 import nbformat
 from nbformat.v4 import new_code_cell, new_notebook
 
-from helpers import settings
+import pytest
+
 from helpers.cli import course
 
-# The student's own cache, read when the tests are collected, before the autouse
-# fixture (conftest.py) points TL_CACHE_DIR at a temporary folder.
-USER_CACHE = settings.cache_dir()
 
 def _notebook(path, cells):
     nb = new_notebook(cells=cells)
@@ -104,13 +102,15 @@ def test_nbval_fails_a_notebook_cell_that_shows_a_warning(tmp_path):
     assert "shows a student a warning" in out.stdout
 
 
-def test_course_runs_notebook_05_without_some_domains_and_says_so(data_root, tmp_path):
+@pytest.mark.slow
+@pytest.mark.notebook
+def test_course_runs_notebook_05_without_some_domains_and_says_so(data_root, tmp_path,
+                                                                   shared_cache):
     """A copy of the course data (links, never copies) with one of 05's four domains,
     CIFAR-10 (the others cost minutes each, and nbval runs them all): notebook 05 runs
     it, the summary says ok and names what was left out and how to get it, in plain
-    text. It runs with the student's cache, as the course does: notebook 01's
-    features (the browser test computes them) and CIFAR-10's activations are
-    computed once for this run and nbval's."""
+    text. It runs with the cache nbval's notebooks share (``shared_cache``), as the
+    course does: CIFAR-10's activations are computed once for this run and nbval's."""
     import subprocess
     import sys
     from pathlib import Path
@@ -126,7 +126,7 @@ def test_course_runs_notebook_05_without_some_domains_and_says_so(data_root, tmp
          str(repo / "notebooks" / "05_very_different_images.ipynb")],
         cwd=repo, capture_output=True, text=True, timeout=1500,
         env={**os.environ, "TL_DATA_DIR": str(partial), "TL_PROFILE": "quick",
-             "TL_CACHE_DIR": str(USER_CACHE)})
+             "TL_CACHE_DIR": str(shared_cache)})
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
     line = [ln for ln in out.stdout.splitlines() if "05_very_different_images.ipynb" in ln][-1]
     assert "ok, without" in line and "TL_DATA_DIR" in line, line

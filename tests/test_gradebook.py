@@ -149,6 +149,7 @@ def _rows(path):
         return list(csv.DictReader(f))
 
 
+@pytest.mark.slow
 def test_four_shards_merged_are_the_gradebook_of_one_run(classroom, one_run, tmp_path):
     """The same class as 4 shards, one process after another, merged: every row and
     every feedback file as one run wrote them (the seconds aside). Two shards start
@@ -182,6 +183,7 @@ def test_four_shards_merged_are_the_gradebook_of_one_run(classroom, one_run, tmp
         assert (tmp_path / "shard-feedback" / p.name).read_text() == p.read_text()
 
 
+@pytest.mark.slow
 def test_a_class_becomes_a_gradebook_with_every_row(classroom, one_run):
     subs, test_dir, _ = classroom
     out = one_run

@@ -96,6 +96,7 @@ EXPECTED = {
 }
 
 
+@pytest.mark.slow
 def test_a_hostile_class_is_graded_in_one_run(hostile_class, tmp_path):
     subs, test_dir = hostile_class
     private_tmp = tmp_path / "tmp"

@@ -97,6 +97,7 @@ def test_dream_command_short(tmp_path):
     assert out.exists()
 
 
+@pytest.mark.slow
 def test_dream_command_tabby_aims_at_any_cat_and_keeps_the_old_recipe(tmp_path):
     res = run("dream", "tabby", "--out", str(tmp_path / "cat.png"), "--steps", "30", "--json")
     assert res.returncode == 0, res.stderr

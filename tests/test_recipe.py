@@ -40,6 +40,7 @@ def own_photos(cdf, tmp_path_factory):
     return train, test
 
 
+@pytest.mark.slow
 def test_train_and_evaluate_a_folder_of_own_photos(own_photos, tmp_path):
     train, test = own_photos
     model = tmp_path / "mine.keras"
