@@ -58,16 +58,16 @@ def setup_cell(notebook: str) -> str:
     return SETUP_TEMPLATE.format(repository=repository(), notebook=notebook)
 
 
-def colab_link(path) -> str:
+def colab_link(path, root=ROOT) -> str:
     """The "Open in Colab" address of a notebook, from its path in the repository."""
-    rel = Path(path).resolve().relative_to(ROOT).as_posix()
+    rel = Path(path).resolve().relative_to(Path(root).resolve()).as_posix()
     owner_repo = re.sub(r"^https://github\.com/", "", repository()).rstrip("/")
     return f"https://colab.research.google.com/github/{owner_repo}/blob/main/{rel}"
 
 
-def colab_badge(path) -> str:
+def colab_badge(path, root=ROOT) -> str:
     return (f"[![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
-            f"({colab_link(path)})")
+            f"({colab_link(path, root)})")
 
 
 def is_hosted() -> bool:

@@ -24,11 +24,12 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from helpers import settings
+from helpers import hosted, settings
 from helpers.phrases import phrase
 
 LANGS = settings.LANGUAGES[1:]                    # ru, uk, zh-TW, sl
 ROOT = Path(__file__).resolve().parents[1]
+BADGE = "colab"  # the id of the "Open in Colab" cell (helpers.hosted)
 MARKDOWN_KEYS = {"cell_type", "id", "metadata", "source", "attachments"}   # nbformat 4.5
 HEADER = re.compile(r"^<!-- cell (\S+) en:([0-9a-f]{12}) -->$")
 
@@ -119,8 +120,8 @@ def build_notebook(english: dict, stem: str, lang: str, blocks: list[Block]):
     nb["metadata"]["language"] = lang
     report = NotebookReport(lang, stem, Path())
     for cell in nb["cells"]:
-        if cell["cell_type"] != "markdown":
-            continue
+        if cell["cell_type"] != "markdown" or cell.get("id") == BADGE:
+            continue   # code as in English; the Colab badge is the built file's own
         report.markdown += 1
         for key in set(cell) - MARKDOWN_KEYS:   # stray keys (05's English has "outputs")
             del cell[key]
@@ -155,6 +156,9 @@ def build(lang: str, root=ROOT, write=True) -> list[NotebookReport]:
         nb, report = build_notebook(json.loads(english.read_text(encoding="utf-8")),
                                     stem, lang, blocks)
         report.path = root / "translations" / lang / target
+        for cell in nb["cells"]:
+            if cell.get("id") == BADGE:         # "Open in Colab" opens this very file
+                cell["source"] = _lines(hosted.colab_badge(report.path, root))
         text = render(nb)
         old = report.path.read_text(encoding="utf-8") if report.path.exists() else None
         report.changed = old != text
@@ -224,7 +228,8 @@ def reads_as(text: str, lang: str) -> bool:
 
 def share_in_language(nb: dict, lang: str) -> float:
     """The share of a notebook's markdown cells that :func:`reads_as` ``lang``."""
-    texts = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown"]
+    texts = ["".join(c["source"]) for c in nb["cells"]
+             if c["cell_type"] == "markdown" and c.get("id") != BADGE]
     return sum(reads_as(t, lang) for t in texts) / len(texts) if texts else 1.0
 
 
