@@ -71,7 +71,7 @@ XDIST = $(if $(filter-out 1,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile)
 
 # The fast lane: the markers (pyproject.toml) leave out the notebooks, the browser,
 # PyTorch and JAX, and the end-to-end tests that take minutes.
-FAST ?= not slow and not notebook and not browser and not backends
+FAST ?= not slow and not notebook and not browser and not backends and not colab
 check: setup
 	$(ONE_THREAD) TL_PROFILE=quick KERAS_BACKEND=tensorflow $(BIN)/python -m pytest $(XDIST) \
 		tests -m "$(FAST)" -p no:cacheprovider --durations=10
@@ -82,7 +82,8 @@ unit: check
 # the backend runs (a missing backend fails them).
 test: setup backends
 	$(TEST_ENV) KERAS_BACKEND=tensorflow $(BIN)/python -m pytest $(XDIST) \
-		tests notebooks lab --nbval-lax --nbval-current-env -p no:cacheprovider --durations=15
+		tests notebooks lab -m "not colab" --nbval-lax --nbval-current-env -p no:cacheprovider \
+		--durations=15
 	$(MAKE) other-backends
 
 # PyTorch and JAX: each job a backend and a notebook, the longest first (PyTorch's 01
@@ -92,7 +93,10 @@ test: setup backends
 OTHER_JOBS = torch:notebooks/01_feature_extraction.ipynb torch:notebooks/03_ideal_cat.ipynb \
 	jax:notebooks/03_ideal_cat.ipynb jax:notebooks/01_feature_extraction.ipynb \
 	torch:lab/solution.ipynb jax:lab/solution.ipynb \
+	colab:tests/test_colab_runtime.py \
 	jax:notebooks/04_adversarial_dog.ipynb torch:notebooks/04_adversarial_dog.ipynb
+# colab: Colab's runtime on Python 3.13 (tests/test_colab_runtime.py), built once into
+# build/colab-runtime, the course installed into it as the setup cell does.
 other-backends: backends
 	@printf '%s\n' $(OTHER_JOBS) | xargs -P $(TEST_WORKERS) -I{} \
 		$(MAKE) --no-print-directory backend-job JOB={}
@@ -101,9 +105,10 @@ JOB_BACKEND = $(word 1,$(subst :, ,$(JOB)))
 JOB_NOTEBOOK = $(word 2,$(subst :, ,$(JOB)))
 backend-job:
 	@set -o pipefail; $(TEST_ENV) $(ONE_XLA_THREAD) \
-		TL_BACKBONE_TABLE=efficientnet_lite0 KERAS_BACKEND=$(JOB_BACKEND) \
-		$(BIN)/python -m pytest $(JOB_NOTEBOOK) --nbval-lax --nbval-current-env \
-		-p no:cacheprovider 2>&1 | sed -u "s/^/[$(JOB_BACKEND) $(notdir $(JOB_NOTEBOOK))] /"
+		TL_BACKBONE_TABLE=efficientnet_lite0 \
+		KERAS_BACKEND=$(if $(filter colab,$(JOB_BACKEND)),tensorflow,$(JOB_BACKEND)) \
+		$(BIN)/python -m pytest $(JOB_NOTEBOOK) $(if $(filter colab,$(JOB_BACKEND)),-m colab) \
+		--nbval-lax --nbval-current-env -p no:cacheprovider 2>&1 | sed -u "s/^/[$(JOB_BACKEND) $(notdir $(JOB_NOTEBOOK))] /"
 
 notebooks: setup
 	TL_PROFILE=quick TL_TEST_CACHE_DIR=$(abspath $(TEST_CACHE)) $(BIN)/python -m pytest \

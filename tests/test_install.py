@@ -2,6 +2,7 @@
 requirements.txt the exact pins `make` installs inside those ranges, and the
 wheel carries what the package reads at run time."""
 
+import json
 import re
 import subprocess
 import sys
@@ -93,3 +94,35 @@ def test_the_wheel_holds_quizzes_manifests_and_slide_templates(tmp_path):
     assert any(n.endswith("manifests/cats_and_dogs_filtered.sha256") for n in names)
     assert any(n.endswith("templates/offline_slides/index.html.j2") for n in names)
     assert any(n.endswith("templates/offline_slides/conf.json") for n in names)
+
+
+def _python(version):
+    import glob
+    import os
+    import shutil
+
+    found = shutil.which(f"python{version}") or next(iter(sorted(glob.glob(
+        os.path.expanduser(f"~/.pyenv/versions/{version}.*/bin/python{version}")))), None)
+    if found is None:
+        pytest.skip(f"no Python {version} here (pyenv install {version})")
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("version", ["3.11", "3.12", "3.13"])
+def test_pins_and_package_resolve_on_each_python(version, tmp_path):
+    """pip resolves requirements.txt and the course on each Python the course supports
+    (a dry run: every pin exists for that Python, and nothing conflicts). A real
+    install on Python 3.13 is tests/test_colab_runtime.py's."""
+    venv = tmp_path / "venv"
+    subprocess.run([_python(version), "-m", "venv", str(venv)], check=True)
+    out = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--dry-run",
+                          "--quiet", "--report", str(tmp_path / "report.json"), "-r",
+                          str(ROOT / "requirements.txt"), "-r",
+                          str(ROOT / "requirements-jax.txt"), "-e", str(ROOT)],
+                         capture_output=True, text=True, timeout=900)
+    assert out.returncode == 0, out.stderr[-3000:]
+    report = json.loads((tmp_path / "report.json").read_text())
+    chosen = {i["metadata"]["name"].lower(): i["metadata"]["version"] for i in report["install"]}
+    assert chosen["keras"] == next(iter(_pins(ROOT / "requirements.txt")["keras"].specifier)).version
+    assert "tensorflow-cpu" in chosen or "tensorflow" in chosen
