@@ -22,12 +22,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_REPOSITORY = "https://github.com/tl-course/keras-transfer-learning"
 
-# The public datasets each notebook reads; the course's own materials (pets-mini,
-# samples) are in the clone, and 05's domains download on first use through
-# keras.datasets (:mod:`helpers.arrays`) or come from a pack (TL_PACK_URL).
+# The datasets each notebook reads beyond the course's own materials (pets-mini and
+# samples are in the clone). Those of the registry (helpers.sources) are downloaded;
+# notebook 05's domains come from keras.datasets on first use (helpers.arrays), and
+# any of them from an instructor's pack when TL_PACK_URL is set.
 NOTEBOOK_DATA = {
     "01_feature_extraction": ("cats_and_dogs_filtered",),
     "02_fine_tuning": ("cats_and_dogs_filtered",),
+    "04_adversarial_dog": ("cats_and_dogs_filtered",),
+    "05_very_different_images": ("mnist", "fashion_mnist", "cifar10", "chest_xray"),
+    "06_xrays_and_gradcam": ("chest_xray",),
 }
 
 SETUP_TEMPLATE = '''\
@@ -84,17 +88,19 @@ def prepare(notebook: str) -> list[str]:
     from helpers import sources
 
     names = NOTEBOOK_DATA.get(notebook, ())
-    if os.environ.get("TL_PACK_URL"):
-        from helpers.packs import PackError, fetch_pack
+    ready = []
+    if os.environ.get("TL_PACK_URL") and names:
+        from helpers.packs import PackError, fetch_pack, pack_names
 
         try:
-            fetch_pack(os.environ["TL_PACK_URL"])
+            wanted = [n for n in names if n in pack_names(os.environ["TL_PACK_URL"])]
+            ready += sorted(fetch_pack(os.environ["TL_PACK_URL"], names=wanted))
         except PackError as e:
             print(f"note: the pack at TL_PACK_URL could not be fetched whole:\n{e}")
-    ready = []
     for name in names:
-        sources.find_dataset(name, download_if_missing=True)
-        ready.append(name)
+        if name in sources.DATASETS and name not in ready:
+            sources.find_dataset(name, download_if_missing=True)
+            ready.append(name)
     print(f"the course is ready ({', '.join(ready) or 'no download needed'}); "
           f"backend: {os.environ.get('KERAS_BACKEND')}")
     return ready

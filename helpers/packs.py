@@ -34,7 +34,7 @@ from pathlib import Path
 from helpers import settings
 from helpers.archives import safe_extract
 
-__all__ = ["PackError", "fetch_pack", "write_pack"]
+__all__ = ["PackError", "fetch_pack", "pack_names", "write_pack"]
 
 FORMAT = "tl-course-pack/1"
 INDEX = "pack.json"
@@ -140,6 +140,11 @@ def _download(url: str, target: Path, size: int | None, timeout: float) -> None:
     if size is not None and target.stat().st_size != size:
         raise PackError(f"{url}: the server sent {target.stat().st_size:,} bytes of "
                         f"{size:,}; the download broke off; run the same command again")
+
+
+def pack_names(base: str, timeout: float = 30) -> list[str]:
+    """The datasets the pack at ``base`` holds."""
+    return sorted(_read_index(base, timeout)["datasets"])
 
 
 def fetch_pack(base: str, dest=None, names=None, timeout: float = 30) -> dict[str, Path]:

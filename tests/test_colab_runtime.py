@@ -7,8 +7,11 @@ Marked ``colab``: `make test` runs it as one of its side jobs (Makefile,
 ``$TL_COLAB_VENV``) from PyPI's CPU wheels, about 1 GB.
 """
 
+import functools
 import glob
+import http.server
 import json
+import threading
 import os
 import shutil
 import subprocess
@@ -17,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import hosted
+from helpers import hosted, packs, settings
 
 ROOT = Path(__file__).resolve().parents[1]
 PINS = ROOT / "tests" / "colab-runtime.txt"
@@ -25,8 +28,9 @@ pytestmark = pytest.mark.colab
 
 
 def _python313():
-    found = shutil.which("python3.13") or next(iter(sorted(glob.glob(
-        os.path.expanduser("~/.pyenv/versions/3.13*/bin/python3.13")))), None)
+    candidates = sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.13*/bin/python3.13")))
+    found = next((c for c in candidates + [shutil.which("python3.13")] if c and subprocess.run(
+        [c, "--version"], capture_output=True).returncode == 0), None)
     if found is None:
         pytest.skip("no Python 3.13 here (Colab's); install it (pyenv install 3.13)")
     return found
@@ -61,10 +65,25 @@ def _colab_env(home) -> dict[str, str]:
     return env
 
 
-def test_the_course_installs_on_colab_and_runs_04_and_the_lab(runtime, tmp_path):
+@pytest.fixture
+def pack_url(tmp_path):
+    """An instructor's pack of notebook 04's photos, served from 127.0.0.1."""
+    if settings.data_dir() is None or not (settings.data_dir() / "cats_and_dogs_filtered").is_dir():
+        pytest.skip("TL_DATA_DIR has no cats_and_dogs_filtered to pack")
+    packs.write_pack(tmp_path / "www" / "pack", names=["cats_and_dogs_filtered"])
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler,
+                                directory=str(tmp_path / "www"))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/pack/"
+    server.shutdown()
+    server.server_close()
+
+
+def test_the_course_installs_on_colab_and_runs_04_and_the_lab(runtime, pack_url, tmp_path):
     content = tmp_path / "content"     # Colab's working folder
     content.mkdir()
-    env = _colab_env(tmp_path / "home")
+    env = {**_colab_env(tmp_path / "home"), "TL_PACK_URL": pack_url}
     before = _versions(runtime)
     setup = hosted.setup_cell("04_adversarial_dog")
     for _ in range(2):                 # run twice: the second changes nothing
