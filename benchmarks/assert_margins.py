@@ -81,7 +81,9 @@ CHECKS = {
          "acc['cifar10', 'from scratch'].high"),
         ("fine-tuning paid on a domain", "len(paying)", ">=", "1"),
         ("MNIST: fine-tuning fixed > broke", "counts['mnist'][0]", ">", "counts['mnist'][1]"),
-        ("X-rays: best low > majority high", "acc['chest_xray', best_method].low", ">",
+    ]),
+    "06": ("notebooks/06_xrays_and_gradcam.ipynb", [
+        ("X-rays: best low > majority high", "xr[best_method]['accuracy'].low", ">",
          "majority.high"),
         ("Grad-CAM by hand against gradcam", "gap", "<", "1e-3"),
         ("(taught, not asserted) X-rays: every method's validation low > test high (balanced)",

@@ -28,6 +28,8 @@ DEFAULT_REPOSITORY = "https://github.com/tl-course/keras-transfer-learning"
 NOTEBOOK_DATA = {
     "01_feature_extraction": ("cats_and_dogs_filtered",),
     "02_fine_tuning": ("cats_and_dogs_filtered",),
+    "05_very_different_images": ("cats_and_dogs_filtered",),
+    "06_xrays_and_gradcam": ("cats_and_dogs_filtered",),
 }
 
 SETUP_TEMPLATE = '''\
