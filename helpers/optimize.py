@@ -202,8 +202,8 @@ def attack(model, image, target, epsilon=2.0, steps=20, step_size=None, stop_at=
 
 
 def fgsm(model, image, target, epsilon=2.0):
-    """The fast gradient sign method: one step of the attack, of size epsilon.
-    Notebook 04."""
+    """The targeted fast gradient sign method: one step of the attack, of size
+    epsilon, toward ``target``. Notebook 04."""
     original = np.round(image)[None].astype("float32")
     adversarial = keras.Variable(original)
     attack_step(model, adversarial, original, target, epsilon, epsilon)
