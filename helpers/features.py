@@ -116,24 +116,48 @@ def cached_features(backbone_name, files, image_size=None, batch_size=32, model=
     image_size = image_size or input_size(backbone_name)
     files = [str(f) for f in files]
     tag = backbone_name + ("-bf16" if bfloat16 else "")
-    key = _features_key(tag, image_size, files)
-    path = (settings.cache_dir() / "features"
-            / f"{tag}-{image_size}-{keras.backend.backend()}-{key[:20]}.npz")
-    if path.exists():
-        try:
-            with np.load(path) as saved:
-                if str(saved["key"]) == key and saved["features"].shape[0] == len(files):
-                    return saved["features"]
-        except (OSError, ValueError, KeyError, EOFError) as e:
-            print(f"note: cached features {path.name} are damaged ({e.__class__.__name__}); "
-                  "computing them again")
+    path, key = feature_cache_path(tag, image_size, files)
+    features = read_cache(path, key, len(files))
+    if features is not None:          # extracted before: read from disk, not recomputed
+        return features
     if model is None:
         model = get_backbone(backbone_name, include_top=False,
                              input_shape=(image_size, image_size, 3), bfloat16=bfloat16)
     features = extract_features(model, files, image_size, batch_size, progress)
+    write_cache(path, key, features)
+    return features
+
+
+def feature_cache_path(tag, image_size, files):
+    """``(path, key)``: where the features of ``files`` are cached, and the key (the
+    backbone, the size, the backend and each file's path, size and date) that says
+    whether a cached file is still theirs. Notebook 01's plumbing."""
+    key = _features_key(tag, image_size, files)
+    path = (settings.cache_dir() / "features"
+            / f"{tag}-{image_size}-{keras.backend.backend()}-{key[:20]}.npz")
+    return path, key
+
+
+def read_cache(path, key, n):
+    """The cached features at ``path`` if they are ``n`` rows under ``key``, else None
+    (a damaged file is reported and computed again). Notebook 01's plumbing."""
+    if not path.exists():
+        return None
+    try:
+        with np.load(path) as saved:
+            if str(saved["key"]) == key and saved["features"].shape[0] == n:
+                return saved["features"]
+    except (OSError, ValueError, KeyError, EOFError) as e:
+        print(f"note: cached features {path.name} are damaged ({e.__class__.__name__}); "
+              "computing them again")
+    return None
+
+
+def write_cache(path, key, features) -> None:
+    """Store ``features`` at ``path`` under ``key`` (atomically; a failure is only
+    reported). Notebook 01's plumbing."""
     try:
         settings.atomic_write(path, lambda tmp: np.savez(tmp, features=features,
                                                          key=np.array(key)))
     except OSError as e:
         print(f"note: could not cache the features in {path} ({e})")
-    return features

@@ -30,8 +30,8 @@ NOTEBOOK_DATA = {
     "01_feature_extraction": ("cats_and_dogs_filtered",),
     "02_fine_tuning": ("cats_and_dogs_filtered",),
     "04_adversarial_dog": ("cats_and_dogs_filtered",),
-    "05_very_different_images": ("mnist", "fashion_mnist", "cifar10", "chest_xray"),
-    "06_xrays_and_gradcam": ("chest_xray",),
+    "05_very_different_images": ("mnist", "fashion_mnist", "cifar10", "cats_and_dogs_filtered"),
+    "06_xrays_and_gradcam": ("chest_xray", "cats_and_dogs_filtered"),
 }
 
 SETUP_TEMPLATE = '''\

@@ -90,17 +90,9 @@ JUDGE_SEED = 1_000_003   # the first half of every judging seed: the optimiser n
 def robust_probability(model, image, target, n=32, max_shift=16, scale_range=(0.85, 1.15),
                        max_degrees=10.0, seed=0) -> float:
     """Mean p(target) over ``n`` views of ``image`` that no optimisation saw: random
-    shifts, rescales, flips and rotations (up to ``max_degrees``).
-
-    ``target`` is a class index or a list of them (``labels.CAT_CLASSES``: any
-    cat), whose probabilities are summed. ``model`` may take another input size
-    (Lite1, Lite2): the views are resized to it. A high probability on one exact
-    image proves little (noise can reach p = 1.00); one that survives such small
-    changes means the network really sees the class. The views are drawn from
-    seeds ``[JUDGE_SEED + seed, i]``, a stream the optimiser (seeds ``[seed,
-    step]``) never draws from, and the optimiser never rotates: the image is
-    judged on views it was not made for. Notebook 03.
-    """
+    shifts, rescales, flips and rotations (up to ``max_degrees``), drawn from seeds
+    the optimiser never uses. ``target``: a class or a list of classes (summed).
+    ``model`` may take another input size (Lite1, Lite2). Notebook 03."""
     image = np.asarray(image, np.float32)
     size = image.shape[0]
     transforms = np.stack([
@@ -210,8 +202,8 @@ def attack(model, image, target, epsilon=2.0, steps=20, step_size=None, stop_at=
 
 
 def fgsm(model, image, target, epsilon=2.0):
-    """The fast gradient sign method: one step of the attack, of size epsilon.
-    Notebook 04."""
+    """The targeted fast gradient sign method: one step of the attack, of size
+    epsilon, toward ``target``. Notebook 04."""
     original = np.round(image)[None].astype("float32")
     adversarial = keras.Variable(original)
     attack_step(model, adversarial, original, target, epsilon, epsilon)

@@ -31,7 +31,7 @@ from helpers.phrases import phrase
 
 FOLDER = Path(__file__).parent / "quizzes"
 TRANSLATIONS = Path(__file__).resolve().parents[1] / "translations"
-NOTEBOOKS = ("01", "02", "03", "04", "05", "lab")
+NOTEBOOKS = ("01", "02", "03", "04", "05", "06", "lab")
 TRANSLATED = ("text", "section", "options", "explain")   # what a translation replaces
 
 

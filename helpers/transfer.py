@@ -123,7 +123,7 @@ def fit_best(model, x, y, x_val, y_val, epochs, batch_size, patience, seed, clas
     start = time.perf_counter()
     history = model.fit(x, y, validation_data=(x_val, y_val), epochs=epochs,
                         batch_size=batch_size, callbacks=[stop], class_weight=class_weight,
-                        verbose=0)
+                        verbose=2)   # one line per epoch
     return history.history, time.perf_counter() - start
 
 
@@ -241,52 +241,56 @@ def three_ways(train, val, test, size, backbone="efficientnet_lite0", fine_tune_
                scratch_epochs=10, scratch_size=None, seed=0, progress=True) -> dict:
     """Notebook 05's comparison on one domain (:class:`helpers.arrays.ArrayData` parts):
     a CNN from scratch, frozen features + head, and fine-tuned top blocks, each
-    chosen on ``val`` and measured once on ``test``. Returns, per method, the
-    test accuracy (:class:`helpers.metrics.Accuracy`), the balanced accuracy on
-    ``val`` (``val_balanced``: the figure to choose a method by) and on ``test``
-    (``test_balanced``), seconds,
-    predictions and a model on the domain's own images."""
-    from helpers.metrics import accuracy, balanced_accuracy
-
-    n = len(train.class_names)
-    out = {}
-    start = time.perf_counter()
+    trained on ``train`` (``val`` only stops the training) and measured once on
+    ``test``. Returns, per method, :func:`scores` (test accuracy, balanced accuracy
+    on ``val``, the figure to choose a method by, and on ``test``, seconds,
+    predictions) and a model on the domain's own images. Notebook 05."""
+    n, shape, out = len(train.class_names), train.x.shape[1:], {}
+    start = time.perf_counter()                                  # (a) from scratch
     scratch, _, _ = train_scratch(train.x, train.y, val.x, val.y, n, size=scratch_size,
                                   epochs=scratch_epochs, seed=seed)
-    pred = predict_scratch(scratch, test.x).argmax(1)
     s_size = scratch.input_shape[1]
-    wrapped = scratch if s_size == train.x.shape[1] else image_model(
-        scratch, train.x.shape[1:], s_size, "scratch", rgb=False)
-    val_pred = predict_scratch(scratch, val.x).argmax(1)
-    out["from scratch"] = dict(accuracy=accuracy(test.y, pred), pred=pred, model=wrapped,
-                               val_balanced=balanced_accuracy(val.y, val_pred),
-                               test_balanced=balanced_accuracy(test.y, pred),
-                               seconds=time.perf_counter() - start)
-    start = time.perf_counter()
+    out["from scratch"] = scores(
+        test, val, *(predict_scratch(scratch, d.x).argmax(1) for d in (test, val)), start,
+        model=scratch if s_size == shape[0] else image_model(scratch, shape, s_size,
+                                                             "scratch", rgb=False))
+    start = time.perf_counter()                                  # (b) frozen features
     bottom, top = split_backbone(backbone, size)
     acts = {part: cached_activations(backbone, data.x, size, progress=progress, bottom=bottom)
             for part, data in (("train", train), ("val", val), ("test", test))}
     feats = {part: pooled(top, a) for part, a in acts.items()}
     head, c, _ = frozen_head(feats["train"], train.y, train.groups, seed=seed)
-    pred, val_pred = (head.predict(feats[part], verbose=0).argmax(1) for part in ("test", "val"))
     frozen = keras.Sequential([bottom, top, head], name="frozen")
-    out["frozen features"] = dict(accuracy=accuracy(test.y, pred), pred=pred, C=c,
-                                  val_balanced=balanced_accuracy(val.y, val_pred),
-                                  test_balanced=balanced_accuracy(test.y, pred),
-                                  seconds=time.perf_counter() - start,
-                                  model=image_model(frozen, train.x.shape[1:], size, "frozen"))
-    start = time.perf_counter()
+    out["frozen features"] = scores(
+        test, val, *(head.predict(feats[p], verbose=0).argmax(1) for p in ("test", "val")),
+        start, C=c, bottom=bottom, scorer=keras.Sequential([top, head]),
+        model=image_model(frozen, shape, size, "frozen"))
+    start = time.perf_counter()                                  # (c) fine-tuned top
     tuned, history, _ = fine_tune(top, head, acts["train"], train.y, acts["val"], val.y,
                                   epochs=fine_tune_epochs, seed=seed)
-    run = feature_extractor(tuned)
-    pred, val_pred = (np.concatenate([run(acts[part][i:i + 256].astype("float32")).argmax(1)
-                                      for i in range(0, len(acts[part]), 256)])
-                      for part in ("test", "val"))
     full = keras.Sequential([bottom, tuned], name="fine_tuned")
-    out["fine-tuned top"] = dict(accuracy=accuracy(test.y, pred), pred=pred, history=history,
-                                 val_balanced=balanced_accuracy(val.y, val_pred),
-                                 test_balanced=balanced_accuracy(test.y, pred),
-                                 seconds=time.perf_counter() - start, bottom=bottom,
-                                 scorer=tuned,
-                                 model=image_model(full, train.x.shape[1:], size, "fine_tuned"))
+    out["fine-tuned top"] = scores(
+        test, val, *(predict_acts(tuned, acts[p]) for p in ("test", "val")), start,
+        history=history, bottom=bottom, scorer=tuned,
+        model=image_model(full, shape, size, "fine_tuned"))
     return out
+
+
+def scores(test, val, pred, val_pred, start, **more) -> dict:
+    """One method's figures: test accuracy with its interval, balanced accuracy on the
+    validation and the test images, predictions, seconds since ``start``, and
+    ``more``. Notebook 05's plumbing."""
+    from helpers.metrics import accuracy, balanced_accuracy
+
+    return dict(accuracy=accuracy(test.y, pred), pred=pred,
+                val_balanced=balanced_accuracy(val.y, val_pred),
+                test_balanced=balanced_accuracy(test.y, pred),
+                seconds=time.perf_counter() - start, **more)
+
+
+def predict_acts(model, acts, batch_size=256) -> np.ndarray:
+    """The classes ``model`` (activations in, probabilities out) predicts for cached
+    activations, in batches, compiled. Notebook 05's plumbing."""
+    run = feature_extractor(model)
+    return np.concatenate([run(acts[i:i + batch_size].astype("float32")).argmax(1)
+                           for i in range(0, len(acts), batch_size)])

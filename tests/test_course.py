@@ -106,7 +106,7 @@ def test_nbval_fails_a_notebook_cell_that_shows_a_warning(tmp_path):
 @pytest.mark.notebook
 def test_course_runs_notebook_05_without_some_domains_and_says_so(data_root, tmp_path,
                                                                    shared_cache):
-    """A copy of the course data (links, never copies) with one of 05's four domains,
+    """A copy of the course data (links, never copies) with one of 05's three domains,
     CIFAR-10 (the others cost minutes each, and nbval runs them all): notebook 05 runs
     it, the summary says ok and names what was left out and how to get it, in plain
     text. It runs with the cache nbval's notebooks share (``shared_cache``), as the
@@ -130,11 +130,11 @@ def test_course_runs_notebook_05_without_some_domains_and_says_so(data_root, tmp
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
     line = [ln for ln in out.stdout.splitlines() if "05_very_different_images.ipynb" in ln][-1]
     assert "ok, without" in line and "TL_DATA_DIR" in line, line
-    assert all(name in line for name in ("chest_xray", "mnist", "fashion_mnist")), line
+    assert all(name in line for name in ("mnist", "fashion_mnist")), line
     assert "\x1b" not in out.stdout
     assert "Point TL_DATA_DIR at the course's data folder" in out.stdout
     nb = nbformat.read(tmp_path / "out" / "05_very_different_images.ipynb", as_version=4)
     printed = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
     assert "cifar10        from scratch" in printed
     assert not any(f"{name:14} from scratch" in printed
-                   for name in ("mnist", "fashion_mnist", "chest_xray"))
+                   for name in ("mnist", "fashion_mnist"))

@@ -101,19 +101,20 @@ def test_saved_cell_is_helpers_word_for_word(path, index, module, source):
 
 
 def test_every_notebook_shows_its_lesson_code():
-    """Each of the five notebooks saves what it teaches (issue #25's list)."""
+    """Each of the six notebooks saves what it teaches (issue #25's list)."""
     saved = {}
     for path, _, module, source in CELLS:
         saved.setdefault(path.stem[:2], set()).update(definitions(source))
     expected = {
-        "01": {"make_head", "train_head", "build_classifier"},
-        "02": {"augmentation", "unfreeze_top"},
+        "01": {"make_head", "train_head", "build_classifier", "cached_features"},
+        "02": {"augmentation", "unfreeze_top", "mcnemar"},
         "03": {"random_jitter", "jitter_transform", "total_variation", "dream_loss", "draw",
                "tensorflow_gradient", "torch_gradient", "jax_gradient", "input_gradient",
-               "inverse_rfft2", "spectrum_image", "random_views", "natural_loss", "draw_natural"},
+               "spectrum_image", "natural_loss", "draw_natural", "robust_probability"},
         "04": {"attack_loss", "attack_step", "attack", "fgsm"},
         "05": {"scratch_cnn", "fit_best", "train_scratch", "split_backbone", "frozen_head",
-               "fine_tune", "image_model", "class_score", "gradcam"},
+               "fine_tune", "image_model", "three_ways"},
+        "06": {"carve", "class_score", "gradcam"},
     }
     for notebook, names in expected.items():
         assert names <= saved.get(notebook, set()), (notebook, names - saved.get(notebook, set()))

@@ -16,7 +16,8 @@ from helpers import quiz
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_FILES = {"01": "notebooks/01_feature_extraction.ipynb", "02": "notebooks/02_fine_tuning.ipynb",
                   "03": "notebooks/03_ideal_cat.ipynb", "04": "notebooks/04_adversarial_dog.ipynb",
-                  "05": "notebooks/05_very_different_images.ipynb", "lab": "lab/solution.ipynb"}
+                  "05": "notebooks/05_very_different_images.ipynb",
+                  "06": "notebooks/06_xrays_and_gradcam.ipynb", "lab": "lab/solution.ipynb"}
 ALL = quiz.questions()
 
 
@@ -74,7 +75,7 @@ def test_each_question_is_well_formed(q):
 # what the section a question points to must say, for the questions a student found
 # pointing elsewhere (issue #46)
 TAUGHT = {"05-post-6": "cost 5 times", "lab-post-4": "`Lambda` layer",
-          "04-post-6": "calls a dog breed", "05-post-4": "folder by child", "02-post-3": "compiled again",
+          "04-post-6": "calls a dog breed", "06-post-1": "folder by child", "02-post-3": "compiled again",
           "01-post-3": "trainable = False", "03-post-2": "total_variation"}
 
 
@@ -124,6 +125,7 @@ def computed_answers(data_root):
         "scratch_params_mnist": transfer.scratch_cnn((28, 28, 1), 10).count_params(),
         "lab_breeds": len(breeds),
         "lab_head_weights": lab_head.count_params(),
+        "xray_normal_weight": transfer.balanced_weights(np.repeat([0, 1], [1341, 3875]))[0],
     }
 
 

@@ -168,7 +168,7 @@ def cmd_quiz(args) -> int:
 
 def _add_quiz(sub):
     p = sub.add_parser("quiz", help="the lessons' self-check questions: a printable sheet or JSON")
-    p.add_argument("--notebook", choices=["01", "02", "03", "04", "05", "lab"], default=None)
+    p.add_argument("--notebook", choices=["01", "02", "03", "04", "05", "06", "lab"], default=None)
     p.add_argument("--when", choices=["pre", "post"], default=None)
     form = p.add_mutually_exclusive_group()
     form.add_argument("--markdown", action="store_true", help="a printable sheet (the default)")
