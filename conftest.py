@@ -15,7 +15,7 @@ The workers of ``pytest -n`` and any pytest started inside a test inherit the
 folders of the run that made them.
 
 **Quiet notebooks.** Under nbval, a cell whose output shows a warning or a
-traceback fails, as the course runner's summary would flag it (helpers.cli.course).
+traceback fails, as the course runner's summary would flag it (helpers.course.runner).
 """
 
 import os
@@ -77,7 +77,7 @@ def pytest_runtest_call(item):
     result = yield
     outputs = getattr(item, "test_outputs", None)  # set by nbval for notebook cells
     if outputs:
-        from helpers.cli.course import NOISE
+        from helpers.course.runner import NOISE
 
         for out in outputs:
             text = out.get("text", "") if out.get("output_type") == "stream" else ""

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import nbformat
 
-from helpers.cli.course import execute
+from helpers.course.runner import execute
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "assert_margins.jsonl"
@@ -92,9 +92,9 @@ CHECKS = {
     ]),
     "lab": ("lab/solution.ipynb", [
         ("graded top-1 >= pass line", "result['top1']", ">=",
-         "__import__('helpers.gradebook', fromlist=['gradebook']).MIN_TOP1"),
+         "__import__('helpers.grader.gradebook', fromlist=['gradebook']).MIN_TOP1"),
         ("graded top-3 >= pass line", "result['top3']", ">=",
-         "__import__('helpers.gradebook', fromlist=['gradebook']).MIN_TOP3"),
+         "__import__('helpers.grader.gradebook', fromlist=['gradebook']).MIN_TOP3"),
     ]),
 }
 

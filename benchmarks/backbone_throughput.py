@@ -18,7 +18,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from helpers import backbones, features
+from helpers.models import backbones, features
 
 
 def images_per_second(fn, batch, repeats):

@@ -29,8 +29,11 @@ WORKER = r"""
 import json, time
 import helpers
 import keras, numpy as np
-from helpers import backbones, features, lessons, natural, optimize, pipeline, train
-from helpers.labels import CAT_CLASSES
+from helpers import lessons
+from helpers.data import pipeline
+from helpers.models import backbones, features
+from helpers.lessons import natural, optimize, train
+from helpers.models.labels import CAT_CLASSES
 
 def timed(fn):
     start = time.perf_counter(); fn(); first = time.perf_counter() - start

@@ -29,7 +29,9 @@ import time
 import keras
 import numpy as np
 
-from helpers import arrays, features, metrics, transfer
+from helpers.data import arrays
+from helpers.models import features
+from helpers.lessons import metrics, three_ways
 
 # notebook 05's quick profile
 TRAIN = {"mnist": None, "fashion_mnist": 4000, "cifar10": 4000, "chest_xray": None}
@@ -57,10 +59,10 @@ def scratch_rows(name, train, val, test):
     for label, kw, policy in SCRATCH:
         keras.mixed_precision.set_global_policy(policy)
         start = time.perf_counter()
-        model, history, _ = transfer.train_scratch(
+        model, history, _ = three_ways.train_scratch(
             train.x, train.y, val.x, val.y, len(train.class_names),
             size=48 if name == "chest_xray" else None, **{"epochs": 6, **kw})
-        pred = transfer.predict_scratch(model, test.x).argmax(1)
+        pred = three_ways.predict_scratch(model, test.x).argmax(1)
         keras.mixed_precision.set_global_policy("float32")
         print(f"{name:14} from scratch     {label:46} {time.perf_counter() - start:5.1f} s  "
               f"{metrics.accuracy(test.y, pred)}", flush=True)
@@ -68,18 +70,18 @@ def scratch_rows(name, train, val, test):
 
 def fine_tune_rows(name, train, val, test):
     size = SIZE[name]
-    bottom, top = transfer.split_backbone("efficientnet_lite0", size)
-    acts = {p: transfer.cached_activations("efficientnet_lite0", d.x, size, progress=False,
+    bottom, top = three_ways.split_backbone("efficientnet_lite0", size)
+    acts = {p: three_ways.cached_activations("efficientnet_lite0", d.x, size, progress=False,
                                            bottom=bottom)
             for p, d in (("train", train), ("val", val), ("test", test))}
-    feats = {p: transfer.pooled(top, a) for p, a in acts.items()}
-    head, _, _ = transfer.frozen_head(feats["train"], train.y, train.groups)
+    feats = {p: three_ways.pooled(top, a) for p, a in acts.items()}
+    head, _, _ = three_ways.frozen_head(feats["train"], train.y, train.groups)
     frozen = head.predict(feats["test"], verbose=0).argmax(1)
     print(f"{name:14} frozen features {'(the reference for McNemar)':46} {'':7}  "
           f"{metrics.accuracy(test.y, frozen)}", flush=True)
     for label, kw in FINE_TUNE:
         start = time.perf_counter()
-        tuned, _, _ = transfer.fine_tune(top, head, acts["train"], train.y, acts["val"], val.y,
+        tuned, _, _ = three_ways.fine_tune(top, head, acts["train"], train.y, acts["val"], val.y,
                                          **kw)
         pred = np.concatenate([features.feature_extractor(tuned)(acts["test"][i:i + 256].astype("float32")).argmax(1)
                                for i in range(0, len(test), 256)])

@@ -33,7 +33,10 @@ from pathlib import Path
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from helpers import features, folders, gradebook, sources, train
+from helpers.data import folders, sources
+from helpers.models import features
+from helpers.lessons import train
+from helpers.grader import gradebook
 
 
 def shard_seconds(subs, test_dir, out, workers=1) -> float:
@@ -46,7 +49,7 @@ def shard_seconds(subs, test_dir, out, workers=1) -> float:
 
 
 def largest_shard(students: int, machines: int) -> int:
-    from helpers.shards import shard_of
+    from helpers.grader.shards import shard_of
 
     counts = np.bincount([shard_of(f"student{i:05d}", machines) for i in range(students)],
                          minlength=machines)

@@ -9,7 +9,7 @@ a 95% t-interval. Recipes are chosen on Lite1; Lite2 is the held-out judge:
 set is read once), on seeds that took no part in choosing.
 
 Levers: the parametrisation (``param``: pixels; ``fourier``, the spectrum and
-colours of photos as :mod:`helpers.natural` draws; ``pyramid``, a sum of upsampled
+colours of photos as :mod:`helpers.lessons.natural` draws; ``pyramid``, a sum of upsampled
 7-224 px layers), random resized crops (``crop_min``: the smallest share of the
 image a crop keeps), colour gains (``colour``), shifts (``shift`` px), total
 variation (``tv``), the BatchNorm-statistics prior (``bn``, ``benchmarks/bnprior.py``),
@@ -35,9 +35,10 @@ import tensorflow as tf
 from scipy import stats as scipy_stats
 
 import bnprior   # benchmarks/bnprior.py, beside this script
-from helpers import backbones, natural, optimize
-from helpers.labels import CAT_CLASSES, find_class
-from helpers.metrics import ci_text
+from helpers.models import backbones
+from helpers.lessons import natural, optimize
+from helpers.models.labels import CAT_CLASSES, find_class
+from helpers.lessons.metrics import ci_text
 
 BASE = dict(batch=1, views=1, group=False, decay=1.0, lr=2.0, tv=0.1, crop_min=0.72,
             colour=0.0, shift=16, bn=0.0, pair=False, param="pixels")
@@ -70,7 +71,7 @@ RECIPES = {
     "fourier_strong_group": dict(FOURIER, crop_min=0.1, shift=16, colour=0.3, group=True),
     "fourier_cc_group_views4": dict(FOURIER, crop_min=0.3, shift=8, colour=0.2, group=True,
                                     views=4),
-    # the chosen recipe as the course draws it (helpers.natural, notebook 03's cells):
+    # the chosen recipe as the course draws it (helpers.lessons.natural, notebook 03's cells):
     # fourier_strong_group; drawn by Lite0 alone, or by Lite0 + Lite1 (backbones.ensemble)
     "natural": dict(helpers=True),
     "natural_pair": dict(helpers=True, pair=True),

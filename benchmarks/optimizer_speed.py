@@ -14,9 +14,11 @@ import time
 import keras
 import numpy as np
 
-from helpers import backbones, folders, optimize, sources
-from helpers.images import load_image
-from helpers.labels import find_class
+from helpers.data import folders, sources
+from helpers.models import backbones
+from helpers.lessons import optimize
+from helpers.data.images import load_image
+from helpers.models.labels import find_class
 
 
 def main():

@@ -17,8 +17,9 @@ from pathlib import Path
 
 from PIL import Image
 
-from helpers import recipe, sources
-from helpers.metrics import ci_text
+from helpers.data import sources
+from helpers.lessons import own_photos
+from helpers.lessons.metrics import ci_text
 
 
 def main():
@@ -38,7 +39,7 @@ def main():
                                               Image.Resampling.BILINEAR).save(
                         tmp / "photos" / cls / f.name, quality=90)
         start = time.perf_counter()
-        report = recipe.train_folder(tmp / "photos", tmp / "model.keras", progress=False)
+        report = own_photos.train_folder(tmp / "photos", tmp / "model.keras", progress=False)
         seconds = time.perf_counter() - start
     t = report["test"]
     print(f"{args.photos} photos of 250 px, cold cache: {seconds:.1f} s end to end "

@@ -31,7 +31,8 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from helpers import backbones, features, folders, images, pipeline, sources
+from helpers.data import folders, images, pipeline, sources
+from helpers.models import backbones, features
 
 
 def rss_mb():

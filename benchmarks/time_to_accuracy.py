@@ -27,7 +27,9 @@ import time
 import keras
 import numpy as np
 
-from helpers import backbones, features, folders, metrics, pipeline, sources, train
+from helpers.data import folders, pipeline, sources
+from helpers.models import backbones, features
+from helpers.lessons import metrics, train
 
 
 def main():

@@ -1,23 +1,15 @@
 """Helpers for the transfer-learning course (see README.md).
 
-Modules, in the order the notebooks meet them:
+The packages, from the bottom up (``tests/test_layering.py`` keeps the order):
 
 * ``settings``: every ``TL_*`` environment variable, the cache and output paths;
-* ``sources``, ``archives``, ``folders``: where datasets come from, safe extraction,
-  checking and splitting folders of photos;
-* ``images``, ``pipeline``, ``features``: the one decode-and-resize path, the
-  tf.data pipeline over it, the feature cache;
-* ``preprocess``, ``lite``, ``backbones``: pretrained networks in Keras' own layers
-  (EfficientNet-Lite0/1/2 offline, keras.applications with their weights);
-* ``labels``, ``plots``, ``metrics``, ``train``: ImageNet class names, figures,
-  accuracy with its interval, heads and fine-tuning;
-* ``lessons``: the setups several notebooks share;
-* ``optimize``: the input optimiser (notebooks 03-04);
-* ``arrays``, ``transfer``, ``gradcam``: notebook 05's four domains, three ways to
-  learn them, Grad-CAM;
-* ``recipe``: your own photos (``python -m helpers train``);
-* ``submission``, ``gradeworker``, ``gradebook``, ``gradesheet``, ``grade``: the lab's
-  grader;
+* ``data``: datasets, folders of photos, the decode path, the tf.data pipeline,
+  notebook 05's domains;
+* ``models``: pretrained networks in Keras' own layers, features, ImageNet labels;
+* ``lessons``: what the notebooks teach (their ``#@save`` cells), metrics, plots,
+  self-checks, your own photos;
+* ``grader``: the lab's grader;
+* ``course``: the course runner, the slides, ``python -m helpers save``;
 * ``cli``: ``python -m helpers``.
 """
 

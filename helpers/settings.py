@@ -103,7 +103,7 @@ LANGUAGES = ("en", "ru", "uk", "zh-TW", "sl")
 def language() -> str:
     """The students' language, ``$TL_LANG``; unset, the ``<lang>`` of a working folder
     under ``translations/<lang>/`` (where Jupyter starts a translated notebook's
-    kernel), else ``en``. Only the self-checks follow it (:mod:`helpers.quiz`);
+    kernel), else ``en``. Only the self-checks follow it (:mod:`helpers.lessons.quiz`);
     plots and printed lines stay in English. Issue #47."""
     value = _env("TL_LANG")
     if value:

@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from helpers import features, folders, train
+from helpers.data import folders
+from helpers.models import features
+from helpers.lessons import train
 
 
 @pytest.fixture(scope="session")
@@ -77,7 +79,7 @@ def cdf(data_root):
 @pytest.fixture(scope="session")
 def classifier():
     """EfficientNet-Lite0 with its ImageNet top (converted once per session)."""
-    from helpers.backbones import get_backbone
+    from helpers.models.backbones import get_backbone
 
     return get_backbone("efficientnet_lite0", include_top=True)
 

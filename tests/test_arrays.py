@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 import skimage.data
 
-from helpers import arrays, gradcam, transfer
+from helpers.data import arrays
+from helpers.lessons import gradcam, three_ways
 
 
 def _idx(path, array):
@@ -129,7 +130,7 @@ def test_xray_patients_come_from_the_file_names(data_root):
 
 def test_balanced_weights_let_the_rare_class_be_found():
     y = np.repeat([0, 1], [900, 100])
-    weights = transfer.balanced_weights(y)
+    weights = three_ways.balanced_weights(y)
     assert weights[0] * 900 == pytest.approx(weights[1] * 100) and weights[1] == pytest.approx(5.0)
     rng = np.random.default_rng(0)
     def draw(labels):
@@ -137,7 +138,7 @@ def test_balanced_weights_let_the_rare_class_be_found():
     x, x_val = draw(y), draw(y)
     y_test = np.repeat([0, 1], [500, 500])
     x_test = draw(y_test)
-    head, _, _ = transfer.frozen_head(x, y)
+    head, _, _ = three_ways.frozen_head(x, y)
     rare_recall = (head.predict(x_test, verbose=0).argmax(1)[y_test == 1] == 1).mean()
     # control: the same data without weights finds few of the rare class
     from sklearn.linear_model import LogisticRegression
@@ -163,7 +164,7 @@ def test_frozen_head_chooses_c_by_cross_validation_on_training_data():
             for c in (0.001, 100.0)}
     score = {c: balanced_accuracy_score(y_val, m.predict(x_val)) for c, m in cold.items()}
     assert score[0.001] > score[100.0] + 0.01, score
-    head, c, _ = transfer.frozen_head(x, y, c_values=(100.0, 0.001))
+    head, c, _ = three_ways.frozen_head(x, y, c_values=(100.0, 0.001))
     assert c == 0.001
     # the head is refitted on all the training examples with the chosen C
     np.testing.assert_allclose(head.predict(x_val, verbose=0),
@@ -186,20 +187,20 @@ def test_frozen_head_keeps_a_patients_images_in_one_part(monkeypatch):
     y = np.repeat(rng.integers(0, 2, 40), 3)            # 40 patients, 3 images each
     x = (rng.normal(size=(120, 5)) + y[:, None]).astype("float32")
     groups = np.repeat(np.arange(40), 3)
-    transfer.frozen_head(x, y, groups)
+    three_ways.frozen_head(x, y, groups)
     assert len(folds) == 3 and sorted(np.concatenate([t for _, t in folds])) == list(range(120))
     for fit_on, scored_on in folds:
         assert not set(groups[fit_on]) & set(groups[scored_on])
 
 
 def test_gradcam_peaks_on_the_object():
-    bottom, top = transfer.split_backbone("efficientnet_lite0", 224, cut="block14_add")
-    from helpers.backbones import get_backbone
+    bottom, top = three_ways.split_backbone("efficientnet_lite0", 224, cut="block14_add")
+    from helpers.models.backbones import get_backbone
 
     classifier = get_backbone("efficientnet_lite0", include_top=True)
     dense = classifier.get_layer("predictions")
     canvas = np.full((224, 224, 3), 127.0, np.float32)
-    cat = transfer.as_images(skimage.data.chelsea()[None], 96)[0]
+    cat = three_ways.as_images(skimage.data.chelsea()[None], 96)[0]
     for corner in ((0, 0), (128, 128)):
         image = canvas.copy()
         image[corner[0]:corner[0] + 96, corner[1]:corner[1] + 96] = cat

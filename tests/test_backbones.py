@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import skimage.data
 
-from helpers import backbones, lite, torch_pickle
-from helpers.images import load_image, resize_array
-from helpers.labels import CAT_CLASSES, DOG_CLASSES
+from helpers.models import backbones, lite, torch_pickle
+from helpers.data.images import load_image, resize_array
+from helpers.models.labels import CAT_CLASSES, DOG_CLASSES
 
 
 def top1(model, image):

@@ -22,7 +22,9 @@ PROBE = r"""
 import json, sys
 import helpers, keras, numpy as np
 from keras import ops
-from helpers import features, gradients, jaxconv, natural, optimize, settings, transfer
+from helpers import settings
+from helpers.models import features, jaxconv
+from helpers.lessons import gradients, natural, optimize, three_ways
 rng = np.random.default_rng(0)
 image = rng.uniform(0, 255, (1, 16, 16, 3)).astype("float32")
 keras.utils.set_random_seed(0)
@@ -104,7 +106,7 @@ def test_the_fast_jax_depthwise_convolution_is_keras_own():
     res = subprocess.run([sys.executable, "-c", r"""
 import numpy as np, keras
 from keras import ops
-from helpers import jaxconv
+from helpers.models import jaxconv
 rng = np.random.default_rng(0)
 out = []
 for stride, padding, k in ((1, "same", 3), (2, "same", 5), (2, "valid", 3)):

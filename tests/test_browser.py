@@ -130,7 +130,7 @@ def _dialogs(page) -> list:
 def _answer_first_question(page, notebook="01"):
     """Click the right and then a wrong option of the notebook's first pre-check
     question, as a student does; returns what each opened, and the question."""
-    from helpers import quiz
+    from helpers.lessons import quiz
 
     question = quiz.questions(notebook, "pre")[0]
     texts = []
@@ -202,7 +202,7 @@ def test_notebook_01_runs_in_jupyterlab(browser, jupyterlab):
 
 
 def test_slides_open_offline_and_advance(browser, tmp_path):
-    from helpers.cli.slides import write_slides
+    from helpers.course.slides import write_slides
 
     deck = write_slides([REPO / NOTEBOOK], tmp_path)[0]
     page = browser.new_page(viewport={"width": 1280, "height": 800})
@@ -260,7 +260,7 @@ def test_every_slide_fits_1280_by_800(browser, tmp_path, notebook):
     """Every slide of every lesson deck fits a 1280 x 800 window in both directions,
     unscaled below 0.8, its code at 16 px or more (issue #34): a long section goes on
     downward in subslides, and no code block runs off the right edge."""
-    from helpers.cli.slides import write_slides
+    from helpers.course.slides import write_slides
 
     deck = write_slides([notebook], tmp_path)[0]
     page = browser.new_page(viewport={"width": 1280, "height": 800})

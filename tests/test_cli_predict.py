@@ -6,7 +6,7 @@ import numpy as np
 import skimage.data
 from PIL import Image
 
-from helpers.labels import CAT_CLASSES
+from helpers.models.labels import CAT_CLASSES
 
 
 def run(*args):

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from helpers.cli import build_parser
-from helpers.shards import parse_shard, part_path
+from helpers.grader.shards import parse_shard, part_path
 
 CLUSTER = Path(__file__).resolve().parents[1] / "lab" / "cluster"
 GRADER_MIB = 2048   # the grader, its worker server and the decoded photos, beside a submission

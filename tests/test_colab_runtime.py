@@ -20,7 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from helpers import hosted, packs, settings
+from helpers import settings
+from helpers.data import packs
+from helpers.lessons import hosted
 
 ROOT = Path(__file__).resolve().parents[1]
 PINS = ROOT / "tests" / "colab-runtime.txt"
@@ -97,7 +99,7 @@ def test_the_course_installs_on_colab_and_runs_04_and_the_lab(runtime, pack_url,
     check = subprocess.run([str(runtime), "-m", "pip", "check"], capture_output=True, text=True)
     assert check.returncode == 0, check.stdout
     assert (content / "tl-course" / "data" / "pets-mini").is_dir()
-    run = ("import sys\nfrom helpers.cli.course import execute, _summary\n"
+    run = ("import sys\nfrom helpers.course.runner import execute, _summary\n"
            "nb, error = execute(sys.argv[1], cwd=sys.argv[2])\n"
            "print('ok' if error is None else _summary(error))\n")
     for notebook in ("notebooks/04_adversarial_dog.ipynb", "lab/solution.ipynb"):

@@ -6,7 +6,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 
 import pytest
 
-from helpers.cli import course
+from helpers.course import runner
 
 
 def _notebook(path, cells):
@@ -22,7 +22,7 @@ def test_store_checked_keeps_only_checked_outputs(tmp_path):
     todo.metadata["tags"] = ["nbval-skip"]
     _notebook(path, [new_code_cell("print('noise')"),
                      new_code_cell("# NBVAL_CHECK_OUTPUT\nprint(6 * 7)"), todo])
-    assert course.store_checked(path) == 1
+    assert runner.store_checked(path) == 1
     cells = json.loads(path.read_text())["cells"]
     assert cells[0]["outputs"] == [] and cells[0]["execution_count"] is None
     assert "".join(cells[1]["outputs"][0]["text"]) == "42\n" and cells[1]["execution_count"]
@@ -32,10 +32,10 @@ def test_store_checked_keeps_only_checked_outputs(tmp_path):
 def test_run_course_reports_missing_data_and_goes_on(tmp_path, capsys):
     missing = tmp_path / "01_missing.ipynb"
     _notebook(missing, [new_code_cell(
-        "from helpers.sources import find_dataset\nfind_dataset('oxford_pets', data_dir='/nowhere')")])
+        "from helpers.data.sources import find_dataset\nfind_dataset('oxford_pets', data_dir='/nowhere')")])
     fine = tmp_path / "02_fine.ipynb"
     _notebook(fine, [new_code_cell("print('hello')")])
-    status = course.run_course(tmp_path / "out", [missing, fine])
+    status = runner.run_course(tmp_path / "out", [missing, fine])
     out = capsys.readouterr().out
     assert status == 1
     assert "missing data" in out and "DatasetUnavailableError" in out
@@ -48,7 +48,7 @@ def test_runner_kernel_is_encrypted_and_the_terminal_quiet(tmp_path, capfd):
     _notebook(path, [new_code_cell(
         "from ipykernel.kernelapp import IPKernelApp\n"
         "print('curve:', IPKernelApp.instance().curve_secretkey is not None)")])
-    nb, error = course.execute(path, timeout=120)
+    nb, error = runner.execute(path, timeout=120)
     assert error is None
     assert nb.cells[0].outputs[0]["text"] == "curve: True\n"
     assert "without encryption" not in capfd.readouterr().err
@@ -60,7 +60,7 @@ def test_warnings_and_tracebacks_are_flagged(tmp_path, capsys):
                       new_code_cell("print('fine')")])
     quiet = tmp_path / "04_quiet.ipynb"
     _notebook(quiet, [new_code_cell("import helpers, tensorflow as tf\nprint(tf.constant(2) * 21)")])
-    course.run_course(tmp_path / "out", [noisy, quiet])
+    runner.run_course(tmp_path / "out", [noisy, quiet])
     out = capsys.readouterr().out
     assert "03_noisy.ipynb" in out and "noisy: 1 warnings" in out and "shuffle ignored" in out
     quiet_line = [line for line in out.splitlines() if "04_quiet.ipynb" in line][-1]
@@ -73,7 +73,7 @@ def test_progress_bars_collapse_to_their_last_line(tmp_path):
         "from tqdm.auto import tqdm\n"
         "for _ in tqdm(range(3), desc='kept'): pass\n"
         "for _ in tqdm(range(3), desc='transient', leave=False): pass")])
-    course.run_course(tmp_path / "out", [path])
+    runner.run_course(tmp_path / "out", [path])
     nb = nbformat.read(tmp_path / "out" / "05_bars.ipynb", as_version=4)
     outputs = nb.cells[0].outputs
     assert [o.get("output_type") for o in outputs] == ["stream"]

@@ -12,7 +12,8 @@ import pytest
 import skimage.data
 from PIL import Image
 
-from helpers import features, folders, pipeline, sources
+from helpers.data import folders, pipeline, sources
+from helpers.models import features
 
 CHELSEA = skimage.data.chelsea()          # a cat, 300x451 RGB
 COFFEE = skimage.data.coffee()

@@ -5,8 +5,8 @@ import sys
 import keras
 import pytest
 
-from helpers import train
-from helpers.grade import format_report, grade
+from helpers.lessons import train
+from helpers.grader.grade import format_report, grade
 
 
 def test_grades_a_real_model(breed_model):

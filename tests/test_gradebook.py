@@ -11,7 +11,8 @@ import keras
 import numpy as np
 import pytest
 
-from helpers import gradebook, submission, train
+from helpers.lessons import train
+from helpers.grader import gradebook, inspection
 
 
 def _zip_with(src, dst, replace=None, extra=None, compression=zipfile.ZIP_STORED):
@@ -154,7 +155,7 @@ def test_four_shards_merged_are_the_gradebook_of_one_run(classroom, one_run, tmp
     """The same class as 4 shards, one process after another, merged: every row and
     every feedback file as one run wrote them (the seconds aside). Two shards start
     under another Keras backend: the grader's workers run on TensorFlow anyway."""
-    from helpers import shards
+    from helpers.grader import shards
 
     subs, test_dir, _ = classroom
     parts = []
@@ -212,12 +213,12 @@ def test_inspection_refuses_before_building(classroom, monkeypatch):
     built = []
     monkeypatch.setattr(keras.models, "load_model", lambda *a, **k: built.append(a))
     for student in ("lea", "max", "ned", "jon", "kim"):
-        with pytest.raises(submission.RefusedSubmission):
-            submission.inspect(subs / f"{student}.keras")
+        with pytest.raises(inspection.RefusedSubmission):
+            inspection.inspect(subs / f"{student}.keras")
     assert built == []
-    monkeypatch.setattr(submission, "MAX_ARCHIVE_BYTES", 1000)
-    with pytest.raises(submission.RefusedSubmission, match="over the limit"):
-        submission.inspect(subs / "ada.keras")
+    monkeypatch.setattr(inspection, "MAX_ARCHIVE_BYTES", 1000)
+    with pytest.raises(inspection.RefusedSubmission, match="over the limit"):
+        inspection.inspect(subs / "ada.keras")
 
 
 def test_keras_safe_mode_refuses_a_lambda_on_its_own(classroom):
@@ -229,7 +230,7 @@ def test_keras_safe_mode_refuses_a_lambda_on_its_own(classroom):
 
 def test_test_photos_are_decoded_once_per_input_size(breed_model, tmp_path, monkeypatch):
     _, test_dir, _, _ = breed_model
-    from helpers import images
+    from helpers.data import images
 
     test = gradebook.load_test_set(test_dir)
     calls = []
@@ -243,7 +244,7 @@ def test_test_photos_are_decoded_once_per_input_size(breed_model, tmp_path, monk
 def test_a_class_is_passed_against_the_thresholds_it_is_given(breed_model, tmp_path, capsys):
     """--min-top1 and --min-top3 decide a class's passes as they do one model's: in
     one run, in a shard, in the merge of the shards and in every feedback file."""
-    from helpers import shards
+    from helpers.grader import shards
     from helpers.cli import main
 
     _, test_dir, split, model = breed_model

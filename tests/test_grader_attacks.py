@@ -16,7 +16,8 @@ import keras
 import numpy as np
 import pytest
 
-from helpers import gradebook, submission, testphotos, train
+from helpers.lessons import train
+from helpers.grader import gradebook, inspection, testphotos
 
 
 def _rezip(src, dst, config=None, extra=None):
@@ -172,6 +173,6 @@ def test_inspection_never_raises_anything_but_a_refusal(hostile_class):
     subs, _ = hostile_class
     for name in ("deep", "encrypted", "compression", "negative", "infinity", "bigint",
                  "inodes", "counter"):
-        with pytest.raises(submission.RefusedSubmission):
-            submission.inspect(subs / f"{name}.keras")
-    assert json.dumps(submission.inspect(subs / "ada.keras").class_names)
+        with pytest.raises(inspection.RefusedSubmission):
+            inspection.inspect(subs / f"{name}.keras")
+    assert json.dumps(inspection.inspect(subs / "ada.keras").class_names)

@@ -13,7 +13,9 @@ import pytest
 import skimage.data
 from PIL import Image
 
-from helpers import features, folders, images, pipeline, train
+from helpers.data import folders, images, pipeline
+from helpers.models import features
+from helpers.lessons import train
 
 
 def _exif_rotated(path, array, orientation):

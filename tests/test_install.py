@@ -89,7 +89,7 @@ def test_the_wheel_holds_quizzes_manifests_and_slide_templates(tmp_path):
     assert out.returncode == 0, out.stderr[-2000:]
     (wheel,) = tmp_path.glob("*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    quizzes = sorted(p.name for p in (ROOT / "helpers" / "quizzes").glob("*.json"))
+    quizzes = sorted(p.name for p in (ROOT / "helpers" / "lessons" / "quizzes").glob("*.json"))
     assert sorted(n.rsplit("/", 1)[1] for n in names if re.search(r"quizzes/.+\.json$", n)) == quizzes
     assert any(n.endswith("manifests/cats_and_dogs_filtered.sha256") for n in names)
     assert any(n.endswith("templates/offline_slides/index.html.j2") for n in names)

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from helpers.labels import UnknownClassError, decode_top, find_class, imagenet_labels
+from helpers.models.labels import UnknownClassError, decode_top, find_class, imagenet_labels
 
 
 def test_thousand_labels():

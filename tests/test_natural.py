@@ -4,8 +4,8 @@ import keras
 import numpy as np
 from keras import ops
 
-from helpers import natural
-from helpers.labels import CAT_CLASSES
+from helpers.lessons import natural
+from helpers.models.labels import CAT_CLASSES
 
 
 def _spectrum(seed, size=32, spread=0.01):
@@ -33,7 +33,7 @@ def test_inverse_rfft2_is_numpys():
 
 
 def test_random_views_are_seeded_and_let_the_gradient_through():
-    from helpers.gradients import input_gradient
+    from helpers.lessons.gradients import input_gradient
 
     model = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Rescaling(1 / 2550),
                               keras.layers.Flatten(),

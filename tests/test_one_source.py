@@ -3,8 +3,9 @@
 A notebook shows the code it teaches in its own cells. A cell whose first line is
 ``#@save helpers.<module>`` holds definitions that the rest of the course reuses
 (a later notebook, the ``dream`` / ``attack`` / ``train`` commands, the grader):
-``helpers/<module>.py`` must hold each of them word for word. Edit one without the
-other and this test fails, with the difference.
+``helpers/<module>.py`` must hold each of them word for word: ``python -m helpers save``
+writes them there (never edit the module's copy). This test fails, with the difference
+and the command, when a module is out of date.
 
 A ``#@save`` cell holds only definitions, imports, module constants (one
 upper-case name assigned once, such as a cache) and comments: anything else in it would run in
@@ -66,7 +67,7 @@ def check_cell(path, index, module, source) -> list[str]:
     spec = importlib.util.find_spec(module) if module.startswith("helpers.") else None
     if spec is None or spec.origin is None:
         return [f"{where}: '{MARK} {module}' names no module of helpers "
-                f"(write e.g. '{MARK} helpers.train')"]
+                f"(write e.g. '{MARK} helpers.lessons.train')"]
     problems = []
     for node in ast.parse(source).body:
         if not (isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
@@ -97,7 +98,9 @@ CELLS = list(saved_cells())
 def test_saved_cell_is_helpers_word_for_word(path, index, module, source):
     problems = check_cell(path, index, module, source)
     if problems:
-        pytest.fail("\n\n".join(problems), pytrace=False)
+        pytest.fail("\n\n".join(problems) + "\n\nThe notebook is the source: run "
+                    "`python -m helpers save` to write its cells into helpers.",
+                    pytrace=False)
 
 
 def test_every_notebook_shows_its_lesson_code():

@@ -7,9 +7,9 @@ import pytest
 import skimage.data
 import tensorflow as tf
 
-from helpers import optimize
-from helpers.images import load_image, resize_array
-from helpers.labels import DOG_CLASSES
+from helpers.lessons import optimize
+from helpers.data.images import load_image, resize_array
+from helpers.models.labels import DOG_CLASSES
 
 
 def test_loss_falls_and_probability_rises(classifier):
@@ -126,7 +126,7 @@ def test_commands_reject_unknown_class_and_bad_image(tmp_path):
 def test_the_step_is_made_once_per_model_and_loss_not_per_call():
     import keras
 
-    from helpers import gradients
+    from helpers.lessons import gradients
 
     model = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Flatten(),
                               keras.layers.Dense(3, activation="softmax")])
@@ -150,7 +150,7 @@ def test_a_model_no_longer_used_is_freed_with_its_steps():
 
     import keras
 
-    from helpers import gradients
+    from helpers.lessons import gradients
 
     model = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Flatten(),
                               keras.layers.Dense(3, activation="softmax")])

@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from helpers import arrays, packs, settings, sources
+from helpers import settings
+from helpers.data import arrays, packs, sources
 from helpers.cli import main
 
 

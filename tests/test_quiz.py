@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import quiz
+from helpers.lessons import quiz
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_FILES = {"01": "notebooks/01_feature_extraction.ipynb", "02": "notebooks/02_fine_tuning.ipynb",
@@ -105,7 +105,10 @@ def computed_answers(data_root):
     """Each ``computed`` answer, from the course's own code and data."""
     from sklearn.linear_model import LogisticRegression
 
-    from helpers import backbones, folders, lessons, optimize, train, transfer
+    from helpers import lessons
+    from helpers.data import folders
+    from helpers.models import backbones
+    from helpers.lessons import optimize, three_ways, train
 
     lite0 = backbones.get_backbone("efficientnet_lite0", include_top=False)
     lite1_features = backbones.get_backbone("efficientnet_lite1", include_top=False).output_shape[-1]
@@ -122,10 +125,10 @@ def computed_answers(data_root):
         "tv_checkerboard": float(optimize.total_variation(
             np.array([[0.0, 255.0], [255.0, 0.0]], "float32").reshape(1, 2, 2, 1))),
         "attack_values": size * size * 3,
-        "scratch_params_mnist": transfer.scratch_cnn((28, 28, 1), 10).count_params(),
+        "scratch_params_mnist": three_ways.scratch_cnn((28, 28, 1), 10).count_params(),
         "lab_breeds": len(breeds),
         "lab_head_weights": lab_head.count_params(),
-        "xray_normal_weight": transfer.balanced_weights(np.repeat([0, 1], [1341, 3875]))[0],
+        "xray_normal_weight": three_ways.balanced_weights(np.repeat([0, 1], [1341, 3875]))[0],
     }
 
 

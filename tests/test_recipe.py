@@ -10,7 +10,7 @@ import pytest
 import skimage.data
 from PIL import Image
 
-from helpers import recipe
+from helpers.lessons import own_photos as recipe
 
 
 def _cli(*args, timeout=900):

@@ -4,7 +4,7 @@ and each wrong answer is named with its fix. Small models, so the test is quick.
 import keras
 import numpy as np
 
-from helpers import selfcheck
+from helpers.lessons import selfcheck
 
 
 def tiny_backbone():
@@ -49,7 +49,7 @@ def test_frozen_head():
 def test_with_lite0(classifier):
     """The real network: its ImageNet top kept under a new head, and Lite0 with its
     ImageNet weights offered as a CNN "from scratch"."""
-    from helpers import backbones
+    from helpers.models import backbones
 
     classifier.trainable = False
     said = selfcheck.frozen_head(head_on_224(classifier), classifier, 2)
@@ -67,8 +67,8 @@ def test_with_lite0(classifier):
     # one FGSM step toward "tabby" (281) on the real classifier
     from keras import ops
 
-    from helpers.gradients import input_gradient
-    from helpers.optimize import attack_loss, fgsm
+    from helpers.lessons.gradients import input_gradient
+    from helpers.lessons.optimize import attack_loss, fgsm
 
     photo = np.random.default_rng(0).integers(0, 256, (224, 224, 3)).astype("float32")
     g = ops.convert_to_numpy(input_gradient(attack_loss, classifier)(photo[None], np.int32(281))[0])[0]
@@ -181,8 +181,8 @@ def small_classifier():
 def test_fgsm_step():
     from keras import ops
 
-    from helpers.gradients import input_gradient
-    from helpers.optimize import attack_loss, fgsm
+    from helpers.lessons.gradients import input_gradient
+    from helpers.lessons.optimize import attack_loss, fgsm
 
     model, target, eps = small_classifier(), 2, 2.0
     rng = np.random.default_rng(0)

@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from helpers import gradebook, shards
+from helpers.grader import gradebook, shards
 from helpers.cli import build_parser
 
 HOSTILE = ["zoë", "李雷", "a b", "x\x1b[31my", os.fsdecode(b"Zo\xeb")]   # the last: not UTF-8
@@ -21,7 +21,7 @@ NAMES = [f"student{i:03d}" for i in range(200)] + HOSTILE
 
 def test_a_students_shard_is_the_same_in_every_process_and_on_every_run():
     here = [shards.shard_of(name, 7) for name in NAMES]
-    code = ("import json, sys; from helpers.shards import shard_of; "
+    code = ("import json, sys; from helpers.grader.shards import shard_of; "
             "print(json.dumps([shard_of(n, 7) for n in json.loads(sys.argv[1])]))")
     for hash_seed in ("1", "2"):       # Python's hash() would differ between these two
         out = subprocess.run([sys.executable, "-c", code, json.dumps(NAMES)], check=True,

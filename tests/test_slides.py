@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from helpers.cli.slides import (OUTPUT_ONLY, SLIDE_HEIGHT, cell_height, fit_slides, quiz_slides,
+from helpers.course.slides import (OUTPUT_ONLY, SLIDE_HEIGHT, cell_height, fit_slides, quiz_slides,
                                 split_tall_cells)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,7 +51,7 @@ def test_a_long_section_goes_on_in_subslides():
 
 
 def test_quiz_cells_become_a_question_per_slide_and_its_answer():
-    from helpers import quiz
+    from helpers.lessons import quiz
 
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell('quiz.show("02", "pre")'), nbformat.v4.new_code_cell("x = 1")]
@@ -89,8 +89,8 @@ def test_an_executed_cell_too_tall_shows_its_code_then_its_outputs():
 
 def test_pages_and_slides_hide_the_line_that_is_for_nbval(tmp_path):
     """The student reads the cell, not the test's marker; the notebook keeps it."""
-    from helpers.cli.course import CHECK_MARK, without_test_marks
-    from helpers.cli.slides import write_slides
+    from helpers.course.runner import CHECK_MARK, without_test_marks
+    from helpers.course.slides import write_slides
 
     path = ROOT / "notebooks" / "01_feature_extraction.ipynb"
     nb = nbformat.read(path, as_version=4)

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from helpers import folders, sources
+from helpers.data import folders, sources
 
 
 def _small_copy(cdf, tmp_path, per_class=3):

@@ -4,7 +4,7 @@ import textwrap
 
 import numpy as np
 
-from helpers import train
+from helpers.lessons import train
 
 
 def test_head_learns_separable_features():
@@ -24,7 +24,7 @@ def test_fine_tuning_runs_under_mirrored_strategy_on_two_cpus():
         cpu = tf.config.list_physical_devices("CPU")[0]
         tf.config.set_logical_device_configuration(
             cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-        from helpers import train
+        from helpers.lessons import train
         strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
         rng = np.random.default_rng(0)
         images = rng.uniform(0, 255, (16, 64, 64, 3)).astype("float32")
@@ -94,7 +94,7 @@ def test_linear_head_reproduces_logistic_regression():
 
 
 def test_accuracy_intervals_shrink_with_more_photos():
-    from helpers import metrics
+    from helpers.lessons import metrics
 
     small, large = metrics.interval(72, 73), metrics.interval(986, 1000)
     assert small.low < 0.93 < large.low < 0.986 < large.high < small.high
@@ -107,7 +107,7 @@ def test_accuracy_intervals_shrink_with_more_photos():
 def test_balanced_accuracy_weighs_each_class_once():
     from sklearn.metrics import balanced_accuracy_score
 
-    from helpers import metrics
+    from helpers.lessons import metrics
 
     y = np.repeat([0, 1], [900, 100])
     always_0 = metrics.balanced_accuracy(y, np.zeros_like(y))
@@ -123,7 +123,7 @@ def test_balanced_accuracy_weighs_each_class_once():
 
 
 def test_mcnemar_counts_disagreements_only():
-    from helpers import metrics
+    from helpers.lessons import metrics
 
     y = np.array([0, 1, 1, 0, 1, 0, 1, 1, 0, 1] * 3)
     a = y.copy()

@@ -12,7 +12,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from helpers import quiz, settings, translate
+from helpers import settings
+from helpers.lessons import quiz, translate
 from helpers.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -154,7 +155,7 @@ def test_fake_language_translated_missing_stale_and_moved(fake_course):
 
 def test_a_built_fake_notebook_makes_slides_in_its_language(fake_course, tmp_path):
     pytest.importorskip("sphinx_revealjs")
-    from helpers.cli.slides import quiz_slides, write_slides
+    from helpers.course.slides import quiz_slides, write_slides
 
     translate.build("uk", fake_course)
     built = fake_course / "translations/uk/notebooks/01_one.ipynb"
@@ -167,7 +168,7 @@ def test_a_built_fake_notebook_makes_slides_in_its_language(fake_course, tmp_pat
 
 
 def test_the_course_runs_a_languages_own_notebooks(fake_course):
-    from helpers.cli.course import course_notebooks
+    from helpers.course.runner import course_notebooks
 
     translate.build("uk", fake_course)
     assert [p.relative_to(fake_course).as_posix() for p in course_notebooks(fake_course, "uk")] == \
@@ -257,7 +258,7 @@ def test_built_notebook_reads_in_its_language(lang, stem, english, built):
 def test_the_course_runner_gives_the_kernel_its_language(tmp_path, monkeypatch, capsys):
     """`python -m helpers course --lang uk`: the kernel (started in the notebook's own,
     deeper folder) shows the Ukrainian self-checks; a relative TL_DATA_DIR still works."""
-    from helpers.cli.course import run_course
+    from helpers.course.runner import run_course
 
     monkeypatch.setenv("PYTHONPATH", str(ROOT))          # the kernel imports this checkout
     monkeypatch.setenv("TL_DATA_DIR", "relative/data")

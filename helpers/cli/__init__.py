@@ -4,7 +4,8 @@ Commands: ``predict`` (notebook 01), ``data fetch|check`` (notebook 01),
 ``dream`` (notebook 03), ``attack`` (notebook 04), ``grade`` (the lab, one
 submission or a class), ``train`` and ``evaluate`` (your own photos, notebook 05),
 ``course`` (run every notebook headless), ``slides`` (reveal.js decks, offline),
-``translate`` (the translated notebooks).
+``translate`` (the translated notebooks), ``save`` (the notebooks' ``#@save``
+cells into helpers).
 """
 
 from __future__ import annotations
@@ -18,15 +19,15 @@ from helpers.cli.common import err
 # ------------------------------------------------------------------ predict
 
 def cmd_predict(args) -> int:
-    from helpers.backbones import BackboneUnavailableError, get_backbone
-    from helpers.features import feature_extractor
-    from helpers.images import ImageError, load_image
-    from helpers.labels import decode_top
+    from helpers.models.backbones import BackboneUnavailableError, get_backbone
+    from helpers.models.features import feature_extractor
+    from helpers.data.images import ImageError, load_image
+    from helpers.models.labels import decode_top
 
     names = None
     try:
         if args.model:
-            from helpers.train import load_classifier
+            from helpers.lessons.train import load_classifier
 
             model, names = load_classifier(args.model)
         else:
@@ -92,23 +93,23 @@ def _add_grade(sub):
 # ------------------------------------------------------------------- course
 
 def cmd_course(args) -> int:
-    from helpers.cli import course
+    from helpers.course import runner
 
     notebooks = args.notebooks or None
     if args.store_checked:
-        for path in notebooks or course.course_notebooks():
-            kept = course.store_checked(path, env={"TL_PROFILE": args.profile or "quick"})
+        for path in notebooks or runner.course_notebooks():
+            kept = runner.store_checked(path, env={"TL_PROFILE": args.profile or "quick"})
             print(f"{path}: kept the outputs of {kept} checked cells")
         return 0
     out = args.out or (f"output/{args.lang}" if args.lang else "output")
     if args.lang and not notebooks:
-        from helpers import translate
+        from helpers.lessons import translate
 
         if not (translate.ROOT / "translations" / args.lang / "texts").is_dir():
             _err(f"no {args.lang} translation here (translations/{args.lang}/texts/)")
             return 2
         translate.build(args.lang)          # the translated notebooks, current
-    return course.run_course(out, notebooks, args.profile, args.backend, args.lang)
+    return runner.run_course(out, notebooks, args.profile, args.backend, args.lang)
 
 
 def _add_course(sub):
@@ -128,7 +129,7 @@ def _add_course(sub):
 
 
 def cmd_slides(args) -> int:
-    from helpers.cli.slides import write_slides
+    from helpers.course.slides import write_slides
 
     try:
         written = write_slides(args.notebooks, args.out)
@@ -151,8 +152,8 @@ def _add_slides(sub):
 def cmd_quiz(args) -> int:
     import json
 
-    from helpers import quiz
-    from helpers.phrases import phrase
+    from helpers.lessons import quiz
+    from helpers.lessons.phrases import phrase
 
     try:
         items = quiz.questions(args.notebook, args.when, args.lang)
@@ -191,12 +192,17 @@ def _add_translate(sub):
     add_commands(sub)
 
 
+def cmd_hosted(args) -> int:
+    from helpers.lessons import hosted
+
+    return hosted.main(["--write"] if args.write else [])
+
+
 def _add_hosted(sub):
     p = sub.add_parser("hosted", help="check (or --write) every notebook's Colab badge and "
                        "setup cell")
     p.add_argument("--write", action="store_true")
-    p.set_defaults(func=lambda args: __import__("helpers.hosted").hosted.main(
-        ["--write"] if args.write else []))
+    p.set_defaults(func=cmd_hosted)
 
 
 def _add_own(sub):
@@ -205,8 +211,17 @@ def _add_own(sub):
     add_commands(sub)
 
 
+def _add_save(sub):
+    p = sub.add_parser("save", help="write the notebooks' #@save cells into their helpers "
+                       "modules (--check: only say what is out of date)")
+    p.add_argument("--check", action="store_true")
+    p.set_defaults(func=lambda args: __import__(
+        "helpers.course.onesource").course.onesource.main(["--check"] if args.check else []))
+
+
 _ADDERS = [_add_predict, _add_data, _add_hosted, _add_optimize, _add_grade, _add_own,
-           _add_course, _add_slides, _add_quiz, _add_translate]
+           _add_course, _add_slides, _add_quiz, _add_translate,
+           _add_save]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -9,9 +9,9 @@ from helpers.cli.common import err as _err
 
 
 def cmd_data_fetch(args) -> int:
-    from helpers.archives import UnsafeArchiveError
-    from helpers.packs import PackError, fetch_pack
-    from helpers.sources import DatasetUnavailableError, ManifestMismatchError, fetch
+    from helpers.data.archives import UnsafeArchiveError
+    from helpers.data.packs import PackError, fetch_pack
+    from helpers.data.sources import DatasetUnavailableError, ManifestMismatchError, fetch
 
     if args.source:  # an instructor's pack
         try:
@@ -37,7 +37,7 @@ def cmd_data_fetch(args) -> int:
 
 
 def cmd_data_pack(args) -> int:
-    from helpers.packs import PackError, write_pack
+    from helpers.data.packs import PackError, write_pack
 
     try:
         index = write_pack(args.dest, args.data_dir, names=args.names or None)
@@ -69,8 +69,8 @@ def _print_report(report, labels) -> None:
 def cmd_data_check(args) -> int:
     from pathlib import Path
 
-    from helpers.folders import check_folder, detect_layout
-    from helpers.sources import format_manifest_problems, manifest_for, verify_manifest
+    from helpers.data.folders import check_folder, detect_layout
+    from helpers.data.sources import format_manifest_problems, manifest_for, verify_manifest
 
     root = Path(args.folder)
     try:

@@ -1,8 +1,8 @@
 """``python -m helpers grade``: one submission, or a whole class into a gradebook
 (or one shard of it); ``python -m helpers gradebook merge``: the shards into one.
 
-The lab (``lab/README.md``); see :mod:`helpers.grade`, :mod:`helpers.gradebook` and
-:mod:`helpers.shards`.
+The lab (``lab/README.md``); see :mod:`helpers.grader.grade`, :mod:`helpers.grader.gradebook` and
+:mod:`helpers.grader.shards`.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ def cmd_grade(args) -> int:
     if args.shard:
         err("--shard grades a folder of submissions; give the folder, not one model")
         return 2
-    from helpers.grade import format_report, grade
+    from helpers.grader.grade import format_report, grade
 
     result = grade(args.model, args.test_dir, args.min_top1, args.min_top3,
                    timeout=args.timeout, memory_mb=args.memory_mb)
@@ -32,9 +32,9 @@ def _grade_class(args) -> int:
     from collections import Counter
     from pathlib import Path
 
-    from helpers.gradebook import grade_class
-    from helpers.gradesheet import pass_line
-    from helpers.shards import parse_shard
+    from helpers.grader.gradebook import grade_class
+    from helpers.grader.gradesheet import pass_line
+    from helpers.grader.shards import parse_shard
 
     if not args.out:
         err("grading a folder of submissions needs --out gradebook.csv")
@@ -62,7 +62,7 @@ def _grade_class(args) -> int:
     if rows:
         print(f"order seed {rows[0]['order_seed']} (keep it to grade the same way again: --seed)")
     if shard is not None:
-        from helpers.shards import part_path
+        from helpers.grader.shards import part_path
 
         print(f"shard {shard[0]}/{shard[1]}: {len(rows)} students; part {part_path(args.out)} "
               "(merge all N: python -m helpers gradebook merge PARTS... --out gradebook.csv)")
@@ -72,7 +72,7 @@ def _grade_class(args) -> int:
 
 
 def add_commands(sub) -> None:
-    from helpers.gradesheet import MIN_TOP1, MIN_TOP3
+    from helpers.grader.gradesheet import MIN_TOP1, MIN_TOP3
 
     p = sub.add_parser("grade", help="grade a saved lab model, or a folder of them, on a "
                                      "hidden test folder")
@@ -114,7 +114,7 @@ def cmd_merge(args) -> int:
     from collections import Counter
     from pathlib import Path
 
-    from helpers.shards import MergeError, merge
+    from helpers.grader.shards import MergeError, merge
 
     try:
         rows = merge(args.parts, args.out, args.feedback_dir)

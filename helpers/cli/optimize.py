@@ -1,5 +1,5 @@
 """``python -m helpers dream`` (notebook 03) and ``attack`` (notebook 04): the input
-optimiser of :mod:`helpers.optimize` on the command line. ``attack`` takes no seed:
+optimiser of :mod:`helpers.lessons.optimize` on the command line. ``attack`` takes no seed:
 it starts from the photo and follows the sign of the gradient, so it is
 deterministic.
 """
@@ -12,7 +12,7 @@ from helpers.cli.common import err
 
 
 def _class_or_exit(name):
-    from helpers.labels import UnknownClassError, find_class
+    from helpers.models.labels import UnknownClassError, find_class
 
     try:
         return find_class(name)
@@ -26,11 +26,11 @@ DRAWERS = {name: [f"efficientnet_{n}" for n in name.split("+")]
 
 
 def cmd_dream(args) -> int:
-    from helpers.backbones import ensemble, get_backbone
-    from helpers.images import load_image, save_png
-    from helpers.labels import CAT_CLASSES, imagenet_labels
-    from helpers.natural import draw_natural
-    from helpers.optimize import draw, robust_probability
+    from helpers.models.backbones import ensemble, get_backbone
+    from helpers.data.images import load_image, save_png
+    from helpers.models.labels import CAT_CLASSES, imagenet_labels
+    from helpers.lessons.natural import draw_natural
+    from helpers.lessons.optimize import draw, robust_probability
     import keras
 
     target = _class_or_exit(args.cls)
@@ -75,10 +75,10 @@ def cmd_dream(args) -> int:
 def cmd_attack(args) -> int:
     import numpy as np
 
-    from helpers.backbones import get_backbone, input_size
-    from helpers.images import ImageError, load_image, save_png
-    from helpers.labels import imagenet_labels
-    from helpers.optimize import attack, parse_epsilon
+    from helpers.models.backbones import get_backbone, input_size
+    from helpers.data.images import ImageError, load_image, save_png
+    from helpers.models.labels import imagenet_labels
+    from helpers.lessons.optimize import attack, parse_epsilon
     import keras
 
     target = _class_or_exit(args.target)

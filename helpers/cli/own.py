@@ -1,6 +1,6 @@
 """``python -m helpers train`` and ``evaluate``: classifiers for your own photos.
 
-Introduced at the end of notebook 05 (see :mod:`helpers.recipe`).
+Introduced at the end of notebook 05 (see :mod:`helpers.lessons.own_photos`).
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from helpers.cli.common import err
 
 
 def cmd_train(args) -> int:
-    from helpers.recipe import (AUTO_BACKBONES, MIN_PER_CLASS, PhotoFolderError, format_report,
-                                read_class_folder, train_folder)
+    from helpers.lessons.own_photos import (AUTO_BACKBONES, MIN_PER_CLASS, PhotoFolderError,
+                                            format_report, read_class_folder, train_folder)
 
     try:  # the folders first: a bad one is reported before Keras loads (seconds)
         read_class_folder(args.folder, min_per_class=5 if args.test_dir else MIN_PER_CLASS,
@@ -22,7 +22,7 @@ def cmd_train(args) -> int:
     except PhotoFolderError as e:
         err(str(e))
         return 2
-    from helpers.backbones import available_backbones
+    from helpers.models.backbones import available_backbones
 
     backbones = list(AUTO_BACKBONES) if args.backbone == "auto" else [args.backbone]
     unknown = [b for b in backbones if b not in available_backbones()]
@@ -41,7 +41,7 @@ def cmd_train(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from helpers.grade import format_report, grade
+    from helpers.grader.grade import format_report, grade
 
     result = grade(args.model, args.test_dir, min_top1=0.0, min_top3=0.0)
     if args.json:

@@ -1,9 +1,9 @@
 """``python -m helpers translate``: build the translated notebooks, or (``--stale``)
-say what is out of date (issue #47; :mod:`helpers.translate`)."""
+say what is out of date (issue #47; :mod:`helpers.lessons.translate`)."""
 
 from __future__ import annotations
 
-from helpers import translate
+from helpers.lessons import translate
 
 
 def cmd_translate(args) -> int:
