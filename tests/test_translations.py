@@ -265,7 +265,7 @@ def test_the_course_runner_gives_the_kernel_its_language(tmp_path, monkeypatch, 
     folder = tmp_path / "translations" / "uk" / "notebooks"
     folder.mkdir(parents=True)
     nb = _notebook([nbformat.v4.new_code_cell(
-        "import os\nfrom helpers import quiz, settings\n"
+        "import os\nfrom helpers import settings\nfrom helpers.lessons import quiz\n"
         "print(settings.language(), quiz.show('01', 'pre').title, os.environ['TL_DATA_DIR'])")])
     nbformat.write(nb, folder / "01_lang.ipynb")
     assert run_course(tmp_path / "out", [folder / "01_lang.ipynb"], lang="uk") == 0
