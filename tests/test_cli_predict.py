@@ -3,6 +3,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 import skimage.data
 from PIL import Image
 
@@ -14,6 +15,7 @@ def run(*args):
                           capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow  # 14-24 s: make test runs it, make check leaves it out
 def test_predict_text_and_json_with_a_bad_file(tmp_path):
     cat = tmp_path / "chelsea.png"
     Image.fromarray(skimage.data.chelsea()).save(cat)

@@ -21,6 +21,7 @@ def test_grades_a_real_model(breed_model):
     assert report.count("95% CI") == 6 and f"n={result['images']}" in report, report
 
 
+@pytest.mark.slow  # 14-24 s: make test runs it, make check leaves it out
 def test_grade_command_json(breed_model):
     path, test_dir, _, _ = breed_model
     out = subprocess.run([sys.executable, "-m", "helpers", "grade", str(path), "--test-dir",
@@ -60,6 +61,7 @@ def test_grade_command_reports_failure_without_crashing(tmp_path, pets_mini):
     assert "Traceback" not in out.stderr
 
 
+@pytest.mark.slow  # 14-24 s: make test runs it, make check leaves it out
 def test_grades_a_list_of_photos_as_their_folder(breed_model, tmp_path):
     """The lab grades its own test split by listing its photos: no folder of links."""
     path, test_dir, split, _ = breed_model

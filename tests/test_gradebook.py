@@ -241,6 +241,7 @@ def test_test_photos_are_decoded_once_per_input_size(breed_model, tmp_path, monk
     assert calls == [96] * len(test.files)
 
 
+@pytest.mark.slow  # 14-24 s: make test runs it, make check leaves it out
 def test_a_class_is_passed_against_the_thresholds_it_is_given(breed_model, tmp_path, capsys):
     """--min-top1 and --min-top3 decide a class's passes as they do one model's: in
     one run, in a shard, in the merge of the shards and in every feedback file."""
