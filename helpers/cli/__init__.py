@@ -11,6 +11,7 @@ cells into helpers).
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 
 from helpers.cli.common import err
@@ -72,22 +73,6 @@ def _add_predict(sub):
     p.add_argument("--top", type=int, default=5)
     p.add_argument("--json", action="store_true", help="print one JSON list")
     p.set_defaults(func=cmd_predict)
-
-
-# ------------------------------------------------------------ dream, attack
-
-def _add_optimize(sub):
-    from helpers.cli.optimize import add_commands
-
-    add_commands(sub)
-
-
-# -------------------------------------------------------------------- grade
-
-def _add_grade(sub):
-    from helpers.cli.grading import add_commands
-
-    add_commands(sub)
 
 
 # ------------------------------------------------------------------- course
@@ -180,18 +165,6 @@ def _add_quiz(sub):
     p.set_defaults(func=cmd_quiz)
 
 
-def _add_data(sub):
-    from helpers.cli.data import add_commands
-
-    add_commands(sub)
-
-
-def _add_translate(sub):
-    from helpers.cli.translating import add_commands
-
-    add_commands(sub)
-
-
 def cmd_hosted(args) -> int:
     from helpers.lessons import hosted
 
@@ -205,12 +178,6 @@ def _add_hosted(sub):
     p.set_defaults(func=cmd_hosted)
 
 
-def _add_own(sub):
-    from helpers.cli.own import add_commands
-
-    add_commands(sub)
-
-
 def _add_save(sub):
     p = sub.add_parser("save", help="write the notebooks' #@save cells into their helpers "
                        "modules (--check: only say what is out of date)")
@@ -219,9 +186,14 @@ def _add_save(sub):
         "helpers.course.onesource").course.onesource.main(["--check"] if args.check else []))
 
 
-_ADDERS = [_add_predict, _add_data, _add_hosted, _add_optimize, _add_grade, _add_own,
-           _add_course, _add_slides, _add_quiz, _add_translate,
-           _add_save]
+def _commands_of(module: str):
+    """The adder of a module of this folder that brings its own ``add_commands``."""
+    return lambda sub: importlib.import_module(f"helpers.cli.{module}").add_commands(sub)
+
+
+_ADDERS = [_add_predict, _commands_of("data"), _add_hosted, _commands_of("optimize"),
+           _commands_of("grading"), _commands_of("own"), _add_course, _add_slides, _add_quiz,
+           _commands_of("translating"), _add_save]
 
 
 def build_parser() -> argparse.ArgumentParser:
