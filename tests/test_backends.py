@@ -43,7 +43,7 @@ nat = ops.convert_to_numpy(natural.spectrum_image(spectrum))
 probs = features.feature_extractor(model)(image)
 key = features._features_key("efficientnet_lite0", 224, [sys.argv[1]])
 pixels = np.random.default_rng(1).integers(0, 256, (2, 16, 16, 3), dtype="uint8")
-transfer.cached_activations("efficientnet_lite0", pixels, 16, cut="probe", progress=False,
+three_ways.cached_activations("efficientnet_lite0", pixels, 16, cut="probe", progress=False,
                             bottom=model)
 print(json.dumps({"backend": keras.backend.backend(), "loss": float(loss), "key": key,
                   "grad": ops.convert_to_numpy(grad).ravel().tolist(),

@@ -96,14 +96,56 @@ def quiz_slides(nb):
     return nb
 
 
+def _source_chunks(cell, height) -> list[str]:
+    """``cell``'s source cut, at blank lines where it can, into pieces that each fit
+    ``height`` on their own (a long paragraph or a long function goes on below)."""
+    pieces, current = [], []
+    probe = cell.copy()
+    if "outputs" in probe:
+        probe.outputs = []
+    for line in cell.source.split("\n"):
+        probe.source = "\n".join(current + [line])
+        if current and cell_height(probe) > height:
+            cut = max((i for i, ln in enumerate(current) if not ln.strip()), default=None)
+            if cut:  # at the last blank line, else here
+                pieces.append("\n".join(current[:cut]))
+                current = current[cut + 1:]
+            else:
+                pieces.append("\n".join(current))
+                current = []
+        current.append(line)
+    pieces.append("\n".join(current))
+    return [p for p in pieces if p.strip()]
+
+
 def split_tall_cells(nb, height=SLIDE_HEIGHT):
-    """An executed code cell too tall for one slide (code, printed lines and a figure)
-    is shown as its code, then its outputs on the next subslides, as many outputs to
-    a subslide as fit."""
+    """A cell whose text alone is too tall for one slide goes on below, cut at blank
+    lines; an executed code cell too tall for one slide (code, printed lines and a
+    figure) is shown as its code, then its outputs on the next subslides, as many
+    outputs to a subslide as fit."""
     import copy
 
     cells = []
     for cell in nb.cells:
+        bare = copy.deepcopy(cell)
+        if "outputs" in bare:
+            bare.outputs = []
+        if cell_height(bare) > height:
+            *heads, last = _source_chunks(cell, height)
+            for i, head in enumerate(heads):
+                part = copy.deepcopy(bare)
+                part.source = head
+                if i:
+                    part.metadata["slideshow"] = {"slide_type": "subslide"}
+                if "id" in cell:
+                    part.id = f"{cell.id}-part{i}"[-64:]
+                cells.append(part)
+            cell = copy.deepcopy(cell)
+            cell.source = last
+            cell.metadata["slideshow"] = {"slide_type": "subslide"}
+        if "outputs" not in cell:
+            cells.append(cell)
+            continue
         if cell.cell_type != "code" or not cell.get("outputs") or cell_height(cell) <= height:
             cells.append(cell)
             continue
