@@ -1,6 +1,6 @@
 """The course on Colab's runtime (tests/colab-runtime.txt, Python 3.13): installed
 as every notebook's setup cell installs it, it changes none of the runtime's
-packages, `pip check` is clean, and notebook 04 and the lab's solution run.
+packages, `pip check` is clean, and notebooks 01 and 04 and the lab's solution run.
 
 Marked ``colab``: `make test` runs it as one of its side jobs (Makefile,
 ``other-backends``). The runtime is built once into ``build/colab-runtime`` (or
@@ -69,7 +69,7 @@ def _colab_env(home) -> dict[str, str]:
 
 @pytest.fixture
 def pack_url(tmp_path):
-    """An instructor's pack of notebook 04's photos, served from 127.0.0.1."""
+    """An instructor's pack of notebooks 01 and 04's photos, served from 127.0.0.1."""
     if settings.data_dir() is None or not (settings.data_dir() / "cats_and_dogs_filtered").is_dir():
         pytest.skip("TL_DATA_DIR has no cats_and_dogs_filtered to pack")
     packs.write_pack(tmp_path / "www" / "pack", names=["cats_and_dogs_filtered"])
@@ -82,7 +82,7 @@ def pack_url(tmp_path):
     server.server_close()
 
 
-def test_the_course_installs_on_colab_and_runs_04_and_the_lab(runtime, pack_url, tmp_path):
+def test_the_course_installs_on_colab_and_runs_01_04_and_the_lab(runtime, pack_url, tmp_path):
     content = tmp_path / "content"     # Colab's working folder
     content.mkdir()
     env = {**_colab_env(tmp_path / "home"), "TL_PACK_URL": pack_url}
@@ -102,7 +102,8 @@ def test_the_course_installs_on_colab_and_runs_04_and_the_lab(runtime, pack_url,
     run = ("import sys\nfrom helpers.course.runner import execute, _summary\n"
            "nb, error = execute(sys.argv[1], cwd=sys.argv[2])\n"
            "print('ok' if error is None else _summary(error))\n")
-    for notebook in ("notebooks/04_adversarial_dog.ipynb", "lab/solution.ipynb"):
+    for notebook in ("notebooks/04_adversarial_dog.ipynb", "notebooks/01_feature_extraction.ipynb",
+                     "lab/solution.ipynb"):
         out = subprocess.run([str(runtime), "-c", run, str(content / "tl-course" / notebook),
                               str(content)], cwd=content, env={**env, "TL_PROFILE": "quick"},
                              capture_output=True, text=True, timeout=1800)
