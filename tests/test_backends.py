@@ -41,11 +41,11 @@ adv = optimize.fgsm(model, image[0], 1, epsilon=2.0)
 spectrum = rng.normal(0, 0.01, (2, 1, 3, 16, 9)).astype("float32")
 nat = ops.convert_to_numpy(natural.spectrum_image(spectrum))
 probs = features.feature_extractor(model)(image)
-key = features._features_key("efficientnet_lite0", 224, [sys.argv[1]])
+features.cached_features("probe", [sys.argv[2]], image_size=16, model=model, progress=False)
 pixels = np.random.default_rng(1).integers(0, 256, (2, 16, 16, 3), dtype="uint8")
 three_ways.cached_activations("efficientnet_lite0", pixels, 16, cut="probe", progress=False,
                             bottom=model)
-print(json.dumps({"backend": keras.backend.backend(), "loss": float(loss), "key": key,
+print(json.dumps({"backend": keras.backend.backend(), "loss": float(loss),
                   "grad": ops.convert_to_numpy(grad).ravel().tolist(),
                   "fgsm": adv.ravel().tolist(), "natural": nat.ravel().tolist(),
                   "probs": probs.ravel().tolist()}))
@@ -62,18 +62,23 @@ def results(tmp_path_factory):
                               keras.layers.Flatten(), keras.layers.Dense(4, activation="softmax")])
     path = tmp_path_factory.mktemp("backends") / "weights.npz"
     np.savez(path, **{str(i): w for i, w in enumerate(model.get_weights())})
+    photo = path.parent / "photo.png"     # one file, one date: only the backend differs
+    from PIL import Image
+
+    Image.fromarray(np.random.default_rng(2).integers(0, 256, (16, 16, 3), "uint8")).save(photo)
     out = {}
     cache = tmp_path_factory.mktemp("backend-cache")  # one cache for the three backends
     for backend in BACKENDS:
         env = dict(os.environ, KERAS_BACKEND=backend, TL_CACHE_DIR=str(cache))
-        res = subprocess.run([sys.executable, "-c", PROBE, str(path)], env=env,
+        res = subprocess.run([sys.executable, "-c", PROBE, str(path), str(photo)], env=env,
                              capture_output=True, text=True, timeout=600)
         assert res.returncode == 0, (
             f"{backend} failed (is it installed? `make setup` installs all three):\n"
             + res.stderr[-3000:])
         out[backend] = json.loads(res.stdout.strip().splitlines()[-1])
         assert out[backend]["backend"] == backend
-    out["activations"] = sorted(p.name for p in (cache / "activations").iterdir())
+    for kind in ("features", "activations"):
+        out[kind] = sorted(p.name for p in (cache / kind).iterdir())
     return out
 
 
@@ -89,14 +94,12 @@ def test_every_backend_computes_what_tensorflow_does(results, backend, key):
     assert np.abs(np.asarray(results[backend]["grad"])).sum() > 0
 
 
-def test_no_backend_reuses_anothers_cached_features(results):
-    assert len({results[b]["key"] for b in BACKENDS}) == len(BACKENDS)
-
-
-def test_no_backend_reuses_anothers_cached_activations(results):
-    """05's cut backbone caches its bottom's activations: one file per backend, from the
-    same pixels into one cache, so PyTorch and JAX compute theirs."""
-    names = results["activations"]
+@pytest.mark.parametrize("kind", ["features", "activations"])
+def test_no_backend_reuses_anothers_cache(results, kind):
+    """01's features of one photo file, and 05's activations of the same pixels, cached
+    into one folder by the three backends: one entry per backend, so PyTorch and JAX
+    compute theirs."""
+    names = results[kind]
     assert len(names) == len(BACKENDS), names
     assert all(any(f"-{b}-" in n for n in names) for b in BACKENDS), names
 

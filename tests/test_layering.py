@@ -1,5 +1,5 @@
 """The package's layers (issue #45), read from the source (imports inside functions
-count): ``settings`` < ``data`` < ``models`` < ``lessons`` < ``grader`` < ``course`` <
+count): ``settings`` and ``cache`` < ``data`` < ``models`` < ``lessons`` < ``grader`` < ``course`` <
 ``cli``. The lessons never import the grader, the data imports no model, nothing but
 ``__main__`` imports the command line, no import circle among helpers' modules, and
 no module is over 400 lines.
@@ -63,6 +63,9 @@ def violations(edges) -> list[str]:
             if layer(source) == "data" and layer(target) in ("models", "lessons", "grader",
                                                              "course", "cli"):
                 problems.append(f"{source} (data) imports {target}")
+            if layer(source) in ("settings", "cache") and layer(target) not in ("settings",
+                                                                                 "cache"):
+                problems.append(f"{source} (the bottom) imports {target}")
             if layer(target) == "cli" and layer(source) != "cli" and source != "helpers.__main__":
                 problems.append(f"{source} imports the command line ({target})")
     return problems
@@ -117,7 +120,8 @@ def test_the_packages_exist_and_hold_the_lessons():
     assert {"helpers.data.images", "helpers.models.backbones", "helpers.lessons.train",
             "helpers.grader.grade", "helpers.course.runner", "helpers.cli"} <= names
     assert not [n for n in names if n.count(".") == 1 and layer(n) not in
-                ("settings", "__main__", "data", "models", "lessons", "grader", "course", "cli")]
+                ("settings", "cache", "__main__", "data", "models", "lessons", "grader", "course",
+                 "cli")]
 
 
 def test_no_module_over_400_lines():

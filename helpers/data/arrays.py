@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import dataclasses
 import gzip
-import hashlib
 import json
 import re
 import struct
@@ -35,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from helpers import settings
+from helpers import cache, settings
 from helpers.data import sources
 
 FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
@@ -46,7 +45,7 @@ DEBIAN_FASHION_SHA256 = {
     "train-labels-idx1-ubyte.gz": "0ae29f65d86684f32d1b9c85147786c547b9c6aebcaf235f0400a0cce308b056",
 }
 DOMAINS = ("mnist", "fashion_mnist", "cifar10", "chest_xray")
-_CACHE_VERSION = 2  # 2: the X-rays' patient ids
+ARRAYS_VERSION = 2  # 2: the X-rays' patient ids
 
 
 class DomainUnavailableError(sources.DatasetUnavailableError):
@@ -253,25 +252,17 @@ def load(name: str, part: str) -> ArrayData:
 
 def _cached_folders(name, root: Path, part: str) -> ArrayData:
     bad = _unusable(name, root)
-    h = hashlib.sha256(f"{name}|{part}|{_CACHE_VERSION}|{sorted(bad)}".encode())
-    for f in sorted((root / part).rglob("*")):
-        st = f.stat()
-        h.update(f"{f}|{st.st_size}|{st.st_mtime_ns}\n".encode())
-    path = settings.cache_dir() / "arrays" / f"{name}-{part}-{h.hexdigest()[:20]}.npz"
-    if path.exists():
-        try:
-            with np.load(path) as saved:
-                groups = saved["groups"] if "groups" in saved else None
-                return ArrayData(saved["x"], saved["y"], [str(c) for c in saved["classes"]],
-                                 str(root / part), groups)
-        except (OSError, ValueError, KeyError, EOFError):
-            print(f"note: cached arrays {path.name} are damaged; decoding again")
+    path = cache.entry("arrays", f"{name}-{part}", ARRAYS_VERSION, sorted(bad),
+                       files=sorted((root / part).rglob("*")))
+    saved = cache.load(path)
+    if saved is not None:
+        return ArrayData(saved["x"], saved["y"], [str(c) for c in saved["classes"]],
+                         str(root / part), saved.get("groups"))
     xray = name == "chest_xray"
     data = _from_folders(root, part, bad, grey=xray, group_of=patient_id if xray else None,
                          size=XRAY_SIZE if xray else None)
     extra = {} if data.groups is None else {"groups": data.groups}
-    settings.atomic_write(path, lambda tmp: np.savez(tmp, x=data.x, y=data.y,
-                                                     classes=np.array(data.class_names), **extra))
+    cache.save(path, dict(x=data.x, y=data.y, classes=np.array(data.class_names), **extra))
     return data
 
 

@@ -15,15 +15,13 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-import hashlib
-import json
 import re
 import warnings
 from pathlib import Path
 
 import numpy as np
 
-from helpers import settings
+from helpers import cache
 from helpers.data.images import IMAGE_SUFFIXES
 from helpers.data.sources import DatasetUnavailableError
 _NOT_DATA = ("manifest.csv", "ATTRIBUTION.md", "vectorize.py")
@@ -120,25 +118,12 @@ def detect_layout(root: Path) -> str:
     return "oxford"
 
 
-_SCAN_VERSION = 4  # bump when check_image_file's verdicts change
+SCAN_VERSION = 4  # bump when check_image_file's verdicts change
 
 
 def _scan_cache_path(root: Path) -> Path:
-    key = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:16]
-    return settings.cache_dir() / "reports" / f"{root.name}-{key}.json"
-
-
-def _read_scan_cache(path: Path) -> dict:
-    if not path.exists():
-        return {}
-    try:
-        saved = json.loads(path.read_text())
-        if saved.get("version") == _SCAN_VERSION:
-            return saved["files"]
-    except (OSError, ValueError, AttributeError, KeyError) as e:
-        print(f"note: the scan report {path} could not be read ({e.__class__.__name__}); "
-              "every file is checked again")
-    return {}
+    return cache.entry("reports", root.name, str(root.resolve()), SCAN_VERSION,
+                       suffix=".json")
 
 
 def _entries(root: Path, layout: str) -> list[Path]:
@@ -168,7 +153,7 @@ def check_folder(root, labels="species", layout=None, use_cache=True,
         raise ValueError(f"{root} holds train/ and validation/ folders: check each one, "
                          "or use helpers.data.folders.presplit")
     cache_path = _scan_cache_path(root)
-    cache = _read_scan_cache(cache_path) if use_cache else {}
+    verdicts = (cache.load(cache_path) or {}) if use_cache else {}
     entries = _entries(root, layout)
     iterator = entries
     if progress and len(entries) > 2000:
@@ -190,7 +175,7 @@ def check_folder(root, labels="species", layout=None, use_cache=True,
             continue
         stat = path.stat()
         stamp = f"{stat.st_size}:{stat.st_mtime_ns}"
-        hit = cache.get(rel)
+        hit = verdicts.get(rel)
         if hit and hit["stamp"] == stamp:
             ok, reason = hit["ok"], hit["reason"]
         elif stat.st_size == 0:
@@ -203,12 +188,8 @@ def check_folder(root, labels="species", layout=None, use_cache=True,
             file_labels.append(label)
         else:
             bad.append({"file": rel, "reason": reason})
-    if new_cache != cache:
-        try:
-            settings.atomic_write_text(cache_path, json.dumps({"version": _SCAN_VERSION,
-                                                               "files": new_cache}))
-        except OSError as e:
-            print(f"note: could not save the scan report {cache_path} ({e})")
+    if new_cache != verdicts:
+        cache.save(cache_path, new_cache)
     return FolderReport(str(root), layout, files, file_labels, bad, skipped)
 
 
@@ -266,36 +247,25 @@ def make_split(report: FolderReport, val=0.15, test=0.2, seed=42, name=None,
     root = Path(report.root)
     paths = report.paths()
     label_of = dict(zip(paths, report.labels))
-    key = hashlib.sha256(json.dumps([str(root.resolve()), val, test, seed,
-                                     report.classes]).encode()).hexdigest()[:12]
-    path = settings.cache_dir() / "splits" / f"{name or root.name}-{key}.json"
-    if save and path.exists():
-        try:
-            saved = json.loads(path.read_text())
-            # files relative to the folder: the same split whichever link led to it
-            parts = {p: [str(root / f) for f in saved[p]] if saved.get("relative") else saved[p]
-                     for p in ("train", "val", "test")}
-            files = parts["train"] + parts["val"] + parts["test"]
-            if set(files) <= set(paths):
-                return Split(parts["train"], parts["val"], parts["test"],
-                             report.classes, {f: label_of[f] for f in files})
-            print(f"saved split {path} no longer matches {root}; making a new one")
-        except (OSError, ValueError, KeyError) as e:
-            print(f"note: saved split {path} is unreadable ({e.__class__.__name__}); "
-                  "making a new one")
+    path = cache.entry("splits", name or root.name, str(root.resolve()), val, test, seed,
+                       report.classes, suffix=".json")
+    saved = cache.load(path) if save else None
+    if saved is not None:
+        # files relative to the folder: the same split whichever link led to it
+        parts = {p: [str(root / f) for f in saved[p]] for p in ("train", "val", "test")}
+        files = parts["train"] + parts["val"] + parts["test"]
+        if set(files) <= set(paths):
+            return Split(parts["train"], parts["val"], parts["test"],
+                         report.classes, {f: label_of[f] for f in files})
+        print(f"saved split {path} no longer matches {root}; making a new one")
     rest, test_files = _stratified(paths, label_of, test, seed)
     train_files, val_files = _stratified(rest, label_of, val / (1 - test), seed)
     split = Split(sorted(train_files), sorted(val_files), sorted(test_files),
                   report.classes, label_of)
     if save:
-        try:
-            settings.atomic_write_text(path, json.dumps(
-                {"relative": True, **{p: [str(Path(f).relative_to(root)) for f in files]
-                                      for p, files in (("train", split.train),
-                                                       ("val", split.val),
-                                                       ("test", split.test))}}, indent=0))
-        except OSError as e:
-            print(f"note: could not save the split to {path} ({e})")
+        cache.save(path, {p: [str(Path(f).relative_to(root)) for f in files]
+                          for p, files in (("train", split.train), ("val", split.val),
+                                           ("test", split.test))})
     return split
 
 

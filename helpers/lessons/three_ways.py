@@ -17,16 +17,15 @@ the whole network. (Without augmentation: the cached activations are fixed.)
 
 from __future__ import annotations
 
-import hashlib
 import time
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from helpers import settings
+from helpers import cache
 from helpers.models import backbones
-from helpers.models.features import feature_extractor
+from helpers.models.features import run_in_batches, slices
 
 CUTS = {"efficientnet_lite0": "block10_add"}   # the input of the last two stages
 
@@ -59,14 +58,8 @@ def as_images(x, size: int) -> np.ndarray:
 
 def run_batched(model, x, size, batch_size=64, progress=True, desc="features") -> np.ndarray:
     """``model`` over uint8 arrays in batches (resized to ``size``), in inference mode."""
-    run = feature_extractor(model)
-    starts = range(0, len(x), batch_size)
-    if progress:
-        from tqdm.auto import tqdm
-
-        starts = tqdm(starts, desc=desc, unit="batch", leave=False)
-    out = [run(as_images(x[s:s + batch_size], size)) for s in starts]
-    return np.concatenate(out) if out else np.zeros((0,), "float32")
+    return run_in_batches(model, slices(x, batch_size, lambda b: as_images(b, size)),
+                          total=-(-len(x) // batch_size), progress=progress, desc=desc)
 
 
 def cached_activations(name, x, image_size, cut=None, progress=True, bottom=None) -> np.ndarray:
@@ -74,34 +67,24 @@ def cached_activations(name, x, image_size, cut=None, progress=True, bottom=None
     and cached (float16) under the course cache, keyed by the pixels themselves and the
     Keras backend (a PyTorch run computes its own, never TensorFlow's)."""
     cut = cut or CUTS[name]
-    backend = keras.backend.backend()
-    h = hashlib.sha256(f"{name}|{cut}|{image_size}|{x.shape}|{backend}|v1".encode())
-    h.update(np.ascontiguousarray(x).data)
-    path = (settings.cache_dir() / "activations"
-            / f"{name}-{image_size}-{backend}-{h.hexdigest()[:20]}.npy")
-    if path.exists():
-        try:
-            return np.load(path)
-        except (OSError, ValueError, EOFError):
-            print(f"note: cached activations {path.name} are damaged; computing them again")
-    if bottom is None:
-        bottom, _ = split_backbone(name, image_size, cut)
-    acts = run_batched(bottom, x, image_size, progress=progress, desc="activations")
-    acts = acts.astype(np.float16)
-    try:
-        settings.atomic_write(path, lambda tmp: np.save(tmp, acts))
-    except OSError as e:
-        print(f"note: could not cache the activations in {path} ({e})")
-    return acts
+    path = cache.entry("activations", f"{name}-{image_size}-{keras.backend.backend()}",
+                       cut, x.shape, "v1", data=x, suffix=".npy")
+
+    def compute():
+        nonlocal bottom
+        if bottom is None:
+            bottom, _ = split_backbone(name, image_size, cut)
+        acts = run_batched(bottom, x, image_size, progress=progress, desc="activations")
+        return acts.astype(np.float16)
+    return cache.cached(path, compute)
 
 
 def pooled(top, activations, batch_size=256) -> np.ndarray:
     """Frozen features: the top over cached activations."""
-    run = feature_extractor(top)
     # float16 to float32 in NumPy: TensorFlow's cast of half floats logs a oneDNN
     # notice on CPUs without AVX-512
-    return np.concatenate([run(np.asarray(activations[s:s + batch_size], np.float32))
-                           for s in range(0, len(activations), batch_size)])
+    return run_in_batches(top, slices(activations, batch_size,
+                                      lambda b: np.asarray(b, np.float32)))
 
 
 def balanced_weights(y) -> dict[int, float]:
@@ -209,9 +192,7 @@ def train_scratch(x, y, x_val, y_val, num_classes, size=None, epochs=15, batch_s
 def predict_scratch(model, x, batch_size=256) -> np.ndarray:
     """Class probabilities of a scratch CNN on uint8 arrays."""
     size = model.input_shape[1]
-    run = feature_extractor(model)
-    return np.concatenate([run(as_pixels(x[s:s + batch_size], size))
-                           for s in range(0, len(x), batch_size)])
+    return run_in_batches(model, slices(x, batch_size, lambda b: as_pixels(b, size)))
 
 
 def as_pixels(x, size) -> np.ndarray:
@@ -291,6 +272,5 @@ def scores(test, val, pred, val_pred, start, **more) -> dict:
 def predict_acts(model, acts, batch_size=256) -> np.ndarray:
     """The classes ``model`` (activations in, probabilities out) predicts for cached
     activations, in batches, compiled. Notebook 05's plumbing."""
-    run = feature_extractor(model)
-    return np.concatenate([run(acts[i:i + batch_size].astype("float32")).argmax(1)
-                           for i in range(0, len(acts), batch_size)])
+    return run_in_batches(model, slices(acts, batch_size,
+                                        lambda b: b.astype("float32"))).argmax(1)

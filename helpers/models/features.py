@@ -7,15 +7,16 @@ backbone, the image size and each file's path, size and modification time.
 
 from __future__ import annotations
 
-import hashlib
-import os
 import weakref
 
 import keras
 import numpy as np
 
-from helpers import settings
+from helpers import cache
 from helpers.data.pipeline import image_dataset
+
+# v4: decoded by Pillow, upright (the backend is in each entry's name)
+FEATURES_VERSION = "v4"
 
 _EXTRACTORS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
@@ -76,31 +77,37 @@ _BACKEND_RUNNERS = {"tensorflow": _tensorflow_runner, "jax": _jax_runner,
                     "torch": _torch_runner}
 
 
-def extract_features(model, files, image_size=224, batch_size=32, progress=True) -> np.ndarray:
-    """Run ``model`` over image files through the tf.data pipeline and return the
-    stacked outputs (features, or class probabilities for a classifier). Used by
-    :func:`cached_features` and ``train.evaluate_probs``."""
+def slices(x, batch_size: int, prepare=None):
+    """``x`` in consecutive slices of ``batch_size``, each through ``prepare`` when
+    given (a generator: one slice in memory at a time). Notebook 05's arrays."""
+    for start in range(0, len(x), batch_size):
+        batch = x[start:start + batch_size]
+        yield prepare(batch) if prepare else batch
+
+
+def run_in_batches(model, batches, total=None, progress=False, desc="batches") -> np.ndarray:
+    """``model`` in inference mode (:func:`feature_extractor`) over an iterable of
+    batches (a tf.data pipeline, or :func:`slices` of an array), the outputs stacked;
+    a progress bar of ``total`` batches when asked. The course's one batch loop:
+    notebooks 01 (photos) and 05 (arrays)."""
     run = feature_extractor(model)
-    ds = image_dataset(files, image_size=image_size, batch_size=batch_size).as_numpy_iterator()
     if progress:
         from tqdm.auto import tqdm
 
-        ds = tqdm(ds, total=-(-len(files) // batch_size), desc="features", unit="batch",
-                  leave=False)
-    out = [run(batch) for batch in ds]
+        batches = tqdm(batches, total=total, desc=desc, unit="batch", leave=False)
+    out = [run(batch) for batch in batches]
     if not out:
         return np.zeros((0,) + tuple(model.output.shape[1:]), dtype="float32")
     return np.concatenate(out)
 
 
-def _features_key(backbone_name, image_size, files) -> str:
-    h = hashlib.sha256()
-    # v4: decoded by Pillow, upright; the backend too, so no backend reuses another's
-    h.update(f"{backbone_name}|{image_size}|v4|{keras.backend.backend()}".encode())
-    for f in files:
-        st = os.stat(f)
-        h.update(f"{f}|{st.st_size}|{st.st_mtime_ns}\n".encode())
-    return h.hexdigest()
+def extract_features(model, files, image_size=224, batch_size=32, progress=True) -> np.ndarray:
+    """Run ``model`` over image files through the tf.data pipeline and return the
+    stacked outputs (features, or class probabilities for a classifier). Used by
+    :func:`cached_features` and ``train.evaluate_probs``."""
+    ds = image_dataset(files, image_size=image_size, batch_size=batch_size).as_numpy_iterator()
+    return run_in_batches(model, ds, total=-(-len(files) // batch_size), progress=progress,
+                          desc="features")
 
 
 def cached_features(backbone_name, files, image_size=None, batch_size=32, model=None,
@@ -116,48 +123,14 @@ def cached_features(backbone_name, files, image_size=None, batch_size=32, model=
     image_size = image_size or input_size(backbone_name)
     files = [str(f) for f in files]
     tag = backbone_name + ("-bf16" if bfloat16 else "")
-    path, key = feature_cache_path(tag, image_size, files)
-    features = read_cache(path, key, len(files))
-    if features is not None:          # extracted before: read from disk, not recomputed
-        return features
+    path = cache.entry("features", f"{tag}-{image_size}-{keras.backend.backend()}",
+                       FEATURES_VERSION, files=files)
+    saved = cache.load(path)              # None: not extracted yet, or damaged
+    if saved is not None and len(saved["features"]) == len(files):
+        return saved["features"]          # extracted before: read from disk
     if model is None:
         model = get_backbone(backbone_name, include_top=False,
                              input_shape=(image_size, image_size, 3), bfloat16=bfloat16)
     features = extract_features(model, files, image_size, batch_size, progress)
-    write_cache(path, key, features)
+    cache.save(path, {"features": features})
     return features
-
-
-def feature_cache_path(tag, image_size, files):
-    """``(path, key)``: where the features of ``files`` are cached, and the key (the
-    backbone, the size, the backend and each file's path, size and date) that says
-    whether a cached file is still theirs. Notebook 01's plumbing."""
-    key = _features_key(tag, image_size, files)
-    path = (settings.cache_dir() / "features"
-            / f"{tag}-{image_size}-{keras.backend.backend()}-{key[:20]}.npz")
-    return path, key
-
-
-def read_cache(path, key, n):
-    """The cached features at ``path`` if they are ``n`` rows under ``key``, else None
-    (a damaged file is reported and computed again). Notebook 01's plumbing."""
-    if not path.exists():
-        return None
-    try:
-        with np.load(path) as saved:
-            if str(saved["key"]) == key and saved["features"].shape[0] == n:
-                return saved["features"]
-    except (OSError, ValueError, KeyError, EOFError) as e:
-        print(f"note: cached features {path.name} are damaged ({e.__class__.__name__}); "
-              "computing them again")
-    return None
-
-
-def write_cache(path, key, features) -> None:
-    """Store ``features`` at ``path`` under ``key`` (atomically; a failure is only
-    reported). Notebook 01's plumbing."""
-    try:
-        settings.atomic_write(path, lambda tmp: np.savez(tmp, features=features,
-                                                         key=np.array(key)))
-    except OSError as e:
-        print(f"note: could not cache the features in {path} ({e})")

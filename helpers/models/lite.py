@@ -16,18 +16,17 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
-import json
 import math
 from pathlib import Path
 
 import keras
 import numpy as np
 
-from helpers import settings
+from helpers import cache, settings
 from helpers.models.preprocess import preprocessing
 from helpers.models.torch_pickle import load_state_dict
 
-_CONVERTER_VERSION = 2  # 2: Keras-only preprocessing layer
+CONVERTER_VERSION = 2  # 2: Keras-only preprocessing layer
 _BN_EPS = 1e-3
 
 # (repeats, kernel, stride, expand ratio, output channels) of the 7 base stages
@@ -218,33 +217,20 @@ def convert(name="efficientnet_lite0", path=None, input_shape=None) -> keras.Mod
 
 
 def load(name="efficientnet_lite0", input_shape=None) -> keras.Model:
-    """A Lite variant with its top and ImageNet weights, from the course cache when
-    the cache matches its source; otherwise converted and cached. Notebook 01."""
+    """A Lite variant with its top and ImageNet weights: converted once, then read
+    from the course cache, whose entry is named by the source file's checksum, the
+    converter's version and Keras' (:mod:`helpers.cache`). Notebook 01."""
     variant = _variant(name)
-    expected = {"source_sha256": variant.sha256, "converter": _CONVERTER_VERSION,
-                "keras": keras.__version__}
-    folder = settings.cache_dir()
-    weights_path = folder / f"{name}.weights.h5"
-    meta_path = folder / f"{name}.json"
-    try:
-        meta = json.loads(meta_path.read_text()) if meta_path.exists() else None
-    except (OSError, ValueError):
-        meta = None
-    if meta == expected and weights_path.exists():
+    path = cache.entry("lite", name, variant.sha256, CONVERTER_VERSION, keras.__version__,
+                       suffix=".weights.h5")
+
+    def read(weights_path):
         model = build(name, input_shape, include_top=True)
-        try:
-            model.load_weights(weights_path)
-            return model
-        except Exception as e:  # h5py and Keras raise many kinds on a damaged file
-            print(f"note: the cached {name} weights are damaged ({e.__class__.__name__}); "
-                  "converting them again")
-    elif meta is not None:
-        print(f"note: the cached {name} weights are stale; converting them again")
-    source(name)  # a clear error when the package is missing
-    model = convert(name, input_shape=input_shape)
-    try:
-        settings.atomic_write(weights_path, model.save_weights)
-        settings.atomic_write_text(meta_path, json.dumps(expected))
-    except OSError as e:
-        print(f"note: could not cache the converted weights in {folder} ({e})")
-    return model
+        model.load_weights(weights_path)
+        return model
+
+    def convert_source():
+        source(name)  # a clear error when the package is missing
+        return convert(name, input_shape=input_shape)
+    return cache.cached(path, convert_source, read=read,
+                        write=lambda weights_path, model: model.save_weights(weights_path))
