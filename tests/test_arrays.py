@@ -1,7 +1,6 @@
 """Notebook 05's data: IDX and JSON readers, SHA256SUMS checks, splits, Grad-CAM."""
 
 import gzip
-import hashlib
 import json
 import shutil
 import struct

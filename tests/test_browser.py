@@ -15,15 +15,11 @@ Marked ``browser``: ``make check`` leaves them out, ``make test`` runs them.
 import json
 import os
 import shutil
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
-import uuid
 from pathlib import Path
 
 import pytest
+from jupyter_servers import jupyter_server
 
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "output" / "test-artifacts"
@@ -59,12 +55,6 @@ def browser(tmp_path_factory):
             chromium.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def jupyterlab(tmp_path_factory, data_root, shared_cache):
     root = tmp_path_factory.mktemp("course")
@@ -79,39 +69,14 @@ def jupyterlab(tmp_path_factory, data_root, shared_cache):
         path = settings / f"{plugin}.jupyterlab-settings"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(values)
-    port, token = _free_port(), uuid.uuid4().hex
     # notebook 01 as `make course` runs it, with the cache the notebooks under nbval
     # share (conftest.py): its features are computed once for this test and nbval's
     env = {**os.environ, "TL_PROFILE": "quick", "TL_OUTPUT_DIR": str(root / "output"),
            "TL_CACHE_DIR": str(shared_cache), "JUPYTER_CONFIG_DIR": str(root / ".jupyter")}
-    log = open(root / "jupyterlab.log", "w")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1",
-         f"--port={port}", f"--IdentityProvider.token={token}",
-         f"--ServerApp.root_dir={root}", f"--LabApp.user_settings_dir={settings}",
-         "--ServerApp.port_retries=0"] + (["--allow-root"] if os.geteuid() == 0 else []),
-        cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback: no proxy
-    try:
-        for _ in range(120):
-            try:
-                direct.open(f"{url}/api/status?token={token}", timeout=2)
-                break
-            except OSError:
-                if server.poll() is not None:
-                    pytest.fail(f"JupyterLab exited: {(root / 'jupyterlab.log').read_text()[-2000:]}")
-                time.sleep(1)
-        else:
-            pytest.fail("JupyterLab did not answer within 2 minutes")
+    with jupyter_server([sys.executable, "-m", "jupyter", "lab",
+                         f"--ServerApp.root_dir={root}", f"--LabApp.user_settings_dir={settings}"],
+                        root / "jupyterlab.log", env, cwd=root) as (url, token):
         yield url, token, root
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
 
 
 # The kernel's own status in the status bar ("Python 3 (ipykernel) | Idle") reads Idle

@@ -15,7 +15,6 @@ import threading
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest

@@ -6,10 +6,8 @@ example (hub/config.yaml)."""
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 import urllib.parse
 import urllib.request
 import uuid
@@ -17,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from jupyter_servers import jupyter_server
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -50,12 +49,6 @@ def test_zero_to_jupyterhub_example_mounts_the_data_read_only():
     assert "jupyter-repo2docker" in text and "git-pull?repo=" in text
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _get(url, token, data=None, method=None, timeout=120):
     req = urllib.request.Request(url, data=data, method=method,
                                  headers={"Authorization": f"token {token}",
@@ -64,7 +57,7 @@ def _get(url, token, data=None, method=None, timeout=120):
         return r.read().decode()
 
 
-def _run_cells(port, token, kernel_id, cells, timeout=300) -> list[str]:
+def _run_cells(url, token, kernel_id, cells, timeout=300) -> list[str]:
     """Execute ``cells`` one by one in the server's kernel, over its websocket (the
     Jupyter messaging protocol); returns each cell's stdout. Fails on an error."""
     import asyncio
@@ -73,7 +66,7 @@ def _run_cells(port, token, kernel_id, cells, timeout=300) -> list[str]:
     from tornado.websocket import websocket_connect
 
     async def run():
-        request = HTTPRequest(f"ws://127.0.0.1:{port}/api/kernels/{kernel_id}/channels",
+        request = HTTPRequest(f"ws{url[4:]}/api/kernels/{kernel_id}/channels",
                               headers={"Authorization": f"token {token}"})
         ws = await websocket_connect(request)
         outputs = []
@@ -110,25 +103,12 @@ def test_nbgitpuller_pulls_the_course_and_its_kernel_runs_notebook_01(tmp_path):
     subprocess.run(["git", "clone", "-q", "--bare", str(ROOT), str(bare)], check=True)
     home = tmp_path / "home"
     home.mkdir()
-    port, token = _free_port(), uuid.uuid4().hex
     env = {**os.environ, "JUPYTER_CONFIG_DIR": str(tmp_path / "jcfg"),
            "JUPYTER_RUNTIME_DIR": str(tmp_path / "jrun"), "TL_PROFILE": "quick",
            "TL_CACHE_DIR": str(tmp_path / "cache"), "TL_OUTPUT_DIR": str(tmp_path / "output")}
-    server = subprocess.Popen(
-        [str(BIN / "jupyter-server"), "--no-browser", "--allow-root", f"--port={port}",
-         "--ip=127.0.0.1",
-         f"--ServerApp.root_dir={home}", f"--IdentityProvider.token={token}",
-         '--ServerApp.jpserver_extensions={"nbgitpuller": True}'],
-        env=env, stdout=subprocess.DEVNULL, stderr=open(tmp_path / "server.log", "w"))
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(120):
-            try:
-                _get(f"{base}/api/status", token, timeout=5)
-                break
-            except OSError:
-                assert server.poll() is None, (tmp_path / "server.log").read_text()[-3000:]
-                time.sleep(0.5)
+    with jupyter_server([str(BIN / "jupyter-server"), f"--ServerApp.root_dir={home}",
+                         '--ServerApp.jpserver_extensions={"nbgitpuller": True}'],
+                        tmp_path / "server.log", env) as (base, token):
         query = urllib.parse.urlencode({"repo": bare.as_uri(), "branch": "main",
                                         "targetpath": "tl-course"})
         events = _get(f"{base}/git-pull/api?{query}", token)
@@ -142,14 +122,8 @@ def test_nbgitpuller_pulls_the_course_and_its_kernel_runs_notebook_01(tmp_path):
         upto = next(i for i, c in enumerate(cells) if "parameters" in c["metadata"].get("tags", []))
         code = ["".join(c["source"]) for c in cells[:upto + 1]]
         code.append("import os, helpers; print(os.getcwd()); print(PROFILE, keras.backend.backend())")
-        outputs = _run_cells(port, token, session["kernel"]["id"], code)
+        outputs = _run_cells(base, token, session["kernel"]["id"], code)
         cwd, last = outputs[-1].splitlines()
         assert Path(cwd) == notebook.parent          # the pulled copy's folder
         assert last == "quick tensorflow"
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
     shutil.rmtree(home, ignore_errors=True)

@@ -2,7 +2,6 @@
 that load with plain Keras."""
 
 import gc
-import io
 import json
 import subprocess
 import sys

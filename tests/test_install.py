@@ -83,7 +83,7 @@ def test_installed_environment_is_consistent():
 
 
 @pytest.mark.slow
-def test_the_wheel_holds_quizzes_manifests_and_slide_templates(tmp_path):
+def test_the_wheel_holds_quizzes_datasets_manifests_and_slide_templates(tmp_path):
     out = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
                           "-w", str(tmp_path), str(ROOT)], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-2000:]
@@ -92,6 +92,7 @@ def test_the_wheel_holds_quizzes_manifests_and_slide_templates(tmp_path):
     quizzes = sorted(p.name for p in (ROOT / "helpers" / "lessons" / "quizzes").glob("*.json"))
     assert sorted(n.rsplit("/", 1)[1] for n in names if re.search(r"quizzes/.+\.json$", n)) == quizzes
     assert any(n.endswith("manifests/cats_and_dogs_filtered.sha256") for n in names)
+    assert any(n.endswith("helpers/data/datasets.toml") for n in names)
     assert any(n.endswith("templates/offline_slides/index.html.j2") for n in names)
     assert any(n.endswith("templates/offline_slides/conf.json") for n in names)
 

@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from helpers import settings
-from helpers.data import arrays, packs, sources
+from helpers.data import arrays, sources
 from helpers.cli import main
 
 

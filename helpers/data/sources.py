@@ -21,6 +21,7 @@ import os
 import socket
 import tempfile
 import time
+import tomllib
 from pathlib import Path
 
 from helpers import settings
@@ -64,63 +65,20 @@ class DatasetInfo:
     download_mb: int = 0            # what a download costs, said before it starts
 
 
-DATASETS = {
-    "cats_and_dogs_filtered": DatasetInfo(
-        name="cats_and_dogs_filtered",
-        description="3,000 photos of Microsoft's Cats-vs-Dogs, the TensorFlow tutorial's "
-                    "archive: train/{cats,dogs} 1,000 + 1,000, validation/ 500 + 500",
-        remotes=(Remote(
-            "cats_and_dogs_filtered.zip",
-            ("https://storage.googleapis.com/mledu-datasets/cats_and_dogs_filtered.zip",),
-            None),),
-        image_folders=(".", "cats_and_dogs_filtered"),
-        layout="splits",
-        homepage="https://www.tensorflow.org/tutorials/images/transfer_learning",
-        manifest="cats_and_dogs_filtered.sha256",
-        download_mb=66,
-    ),
-    "cats_vs_dogs": DatasetInfo(
-        name="cats_vs_dogs",
-        description="Microsoft Cats and Dogs (the Kaggle 'Dogs vs. Cats' photos): "
-                    "about 25,000 photos in PetImages/Cat and PetImages/Dog",
-        remotes=(Remote(
-            "kagglecatsanddogs_5340.zip",
-            ("https://download.microsoft.com/download/3/E/1/"
-             "3E1C3F21-ECDB-4869-8368-6DEBA77B919F/kagglecatsanddogs_5340.zip",),
-            "b7974bd00a84a99921f36ee4403f089853777b5ae8d151c76a86e64900334af9"),),
-        image_folders=("PetImages",),
-        layout="subfolders",
-        homepage="https://www.microsoft.com/download/details.aspx?id=54765",
-        download_mb=787,
-    ),
-    "oxford_pets": DatasetInfo(
-        name="oxford_pets",
-        description="Oxford-IIIT Pet: 7,349 photos of 37 breeds (12 cats, 25 dogs), "
-                    "with the official trainval/test split",
-        remotes=(
-            Remote("images.tar.gz",
-                   ("https://thor.robots.ox.ac.uk/datasets/pets/images.tar.gz",
-                    "https://www.robots.ox.ac.uk/~vgg/data/pets/data/images.tar.gz"),
-                   "5c4f3ee8e5d25df40f4fd59a7f44e54c"),
-            Remote("annotations.tar.gz",
-                   ("https://thor.robots.ox.ac.uk/datasets/pets/annotations.tar.gz",
-                    "https://www.robots.ox.ac.uk/~vgg/data/pets/data/annotations.tar.gz"),
-                   "95a8c909bbe2e81eed6a22bccdf3f68f"),
-        ),
-        image_folders=("images",),
-        layout="oxford",
-        homepage="https://www.robots.ox.ac.uk/~vgg/data/pets/",
-        download_mb=811,
-    ),
-    "pets-mini": DatasetInfo(
-        name="pets-mini",
-        description="365 Oxford-IIIT Pet photos (37 breeds), the course's offline sample",
-        remotes=(),
-        image_folders=(".",),
-        layout="oxford",
-        homepage="https://www.robots.ox.ac.uk/~vgg/data/pets/",
-    ),
-}
+def _registry(path=Path(__file__).parent / "datasets.toml") -> dict[str, DatasetInfo]:
+    """The datasets of ``datasets.toml``, with their remotes."""
+    with open(path, "rb") as f:
+        entries = tomllib.load(f)
+    return {name: DatasetInfo(
+        name=name, description=e["description"],
+        remotes=tuple(Remote(r["filename"], tuple(r["urls"]), r.get("file_hash"))
+                      for r in e.get("remotes", ())),
+        image_folders=tuple(e["image_folders"]), layout=e["layout"], homepage=e["homepage"],
+        manifest=e.get("manifest"), download_mb=e.get("download_mb", 0))
+        for name, e in entries.items()}
+
+
+DATASETS = _registry()
 
 
 def dataset_info(name: str) -> DatasetInfo:
