@@ -3,6 +3,8 @@
 The packages, from the bottom up (``tests/test_layering.py`` keeps the order):
 
 * ``settings``: every ``TL_*`` environment variable, the cache and output paths;
+  ``cache``: the one disk cache (features, arrays, activations, scans, splits,
+  converted weights); ``console``: how a command says an error;
 * ``data``: datasets, folders of photos, the decode path, the tf.data pipeline,
   notebook 05's domains;
 * ``models``: pretrained networks in Keras' own layers, features, ImageNet labels;
@@ -10,7 +12,8 @@ The packages, from the bottom up (``tests/test_layering.py`` keeps the order):
   self-checks, your own photos;
 * ``grader``: the lab's grader;
 * ``course``: the course runner, the slides, ``python -m helpers save``;
-* ``cli``: ``python -m helpers``.
+* ``cli``: ``python -m helpers``, its arguments only (each command's work lives in
+  the ``commands`` module of the package it serves).
 """
 
 import importlib.abc

@@ -87,11 +87,14 @@ def max_extract_bytes() -> int:
     return _whole_number("TL_MAX_EXTRACT_BYTES", 8_000_000_000)
 
 
-def profile() -> str:
-    """The requested profile, ``$TL_PROFILE``: ``quick`` (the default) or ``full``."""
-    name = (_env("TL_PROFILE") or "quick").lower()
+def profile(requested: str | None = None) -> str:
+    """The profile: ``requested``, else ``$TL_PROFILE``, else ``quick``; ``quick`` (the
+    default) or ``full``. The course's one reader of it (notebooks call it through
+    :func:`helpers.lessons.resolve_profile`)."""
+    name = (requested or _env("TL_PROFILE") or "quick").lower()
     if name not in PROFILES:
-        raise ValueError(f"TL_PROFILE={name!r} is not a profile: use quick (the default: "
+        where = "" if requested else "TL_PROFILE="
+        raise ValueError(f"{where}{name!r} is not a profile: use quick (the default: "
                          "minutes on a laptop, offline) or full (downloads the full "
                          "datasets; hours on a CPU)")
     return name

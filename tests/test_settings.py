@@ -21,6 +21,10 @@ def test_settings_are_read_when_asked(monkeypatch, tmp_path):
     monkeypatch.setenv("TL_PROFILE", "fast")
     with pytest.raises(ValueError, match="TL_PROFILE='fast'.*quick.*full"):
         settings.profile()
+    assert settings.profile("Full") == "full"       # a notebook's PROFILE wins over TL_PROFILE
+    from helpers import lessons                      # the notebooks' call reads it the same way
+    with pytest.raises(ValueError, match="^'fast' is not a profile: use quick"):
+        lessons.resolve_profile("fast")
     monkeypatch.setenv("TL_MAX_PIXELS", "lots")
     with pytest.raises(ValueError, match="TL_MAX_PIXELS"):
         settings.max_pixels()

@@ -34,9 +34,7 @@ def resolve_profile(requested: str | None = None, full_data: str | None = None,
     what ``full_data`` (a dataset name) will download and ``full_cost``, roughly
     how long the notebook then takes.
     """
-    requested = (requested or settings.profile()).lower()
-    if requested not in settings.PROFILES:
-        raise ValueError(f"unknown profile {requested!r}: use quick (the default) or full")
+    requested = settings.profile(requested)
     if requested == "full":
         plan = []
         if full_data is not None and not sources.available(full_data):

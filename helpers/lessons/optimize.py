@@ -103,7 +103,7 @@ def robust_probability(model, image, target, n=32, max_shift=16, scale_range=(0.
     model_size = model.input_shape[1]
     if model_size and model_size != size:       # another network, at its own input size
         batch = ops.image.resize(batch, (model_size, model_size))
-    probs = feature_extractor(model)(batch)  # compiled: several times faster than model(batch)
+    probs = feature_extractor(model)(batch)  # compiled, where model(batch) runs eagerly
     classes = np.atleast_1d(np.asarray(target, dtype=np.int32))   # one class, or a group
     return float(probs[:, classes].sum(axis=1).mean())
 

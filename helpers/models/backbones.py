@@ -55,9 +55,9 @@ BACKBONES = {
                                     "efficientnetb0_notop.h5", "EfficientNetB0"),
 }
 
-# Backbones that mixed_bfloat16 speeds up on a CPU with AVX512-BF16, measured by
-# benchmarks/backbone_throughput.py (VGG about 2x, ResNet50 about 1.2x); it slows
-# the depthwise networks (the Lite family and MobileNetV2, about 0.77x).
+# Backbones that mixed_bfloat16 speeds up on a CPU with AVX512-BF16, and not the
+# depthwise networks (the Lite family, MobileNetV2) that it slows: chosen from
+# `python benchmarks/backbone_throughput.py`, which prints each one's speed-up.
 BF16_HELPS = ("vgg16", "vgg19", "resnet50", "efficientnet_b0")
 
 

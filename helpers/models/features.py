@@ -27,8 +27,8 @@ def feature_extractor(model):
     compiles (``tf.function`` on TensorFlow, ``jax.jit`` on JAX; ``torch.no_grad``
     on PyTorch, which runs eagerly).
 
-    ``model.predict`` on small batches loses 10-30% to its per-call overhead on a
-    CPU. The wrapper is made once per model and reused (so it is traced once),
+    ``model.predict`` adds a per-call overhead that counts on the small batches
+    of a CPU. The wrapper is made once per model and reused (so it is traced once),
     it reads the model's current weights at every call, and it is forgotten with
     the model. Notebooks 01-02.
     """

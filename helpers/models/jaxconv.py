@@ -1,12 +1,12 @@
 """A faster depthwise convolution for Keras on JAX, on a CPU.
 
 XLA's CPU compiler runs a depthwise convolution (``feature_group_count`` equal to
-the channels) 10-20x slower than TensorFlow or PyTorch do (jax-ml/jax issue
-#23713, open). EfficientNet-Lite is built of them, so on JAX the course's
+the channels) much slower than TensorFlow or PyTorch do (jax-ml/jax issue #23713,
+open). EfficientNet-Lite is built of them, so on JAX the course's
 backbones would run several times slower than on TensorFlow. This module gives
 Keras' JAX backend the same convolution written as a sum of shifted, per-channel
 products, which XLA fuses into one loop: the same numbers (a test compares them),
-about 20x faster here (``benchmarks/backends.py``). It changes nothing on
+faster by the factor ``python benchmarks/backends.py`` prints on your machine. It changes nothing on
 TensorFlow or PyTorch, nor on a GPU, and saved models keep Keras' own layers.
 Installed by ``backbones.get_backbone``; introduced with the backends in README.md.
 """
