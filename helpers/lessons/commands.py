@@ -1,6 +1,6 @@
 """The lessons' commands of ``python -m helpers`` as functions: ``predict`` (notebook
 01), ``dream`` (notebook 03), ``attack`` (notebook 04) and ``train`` (your own photos,
-notebook 05). The parsers are in :mod:`helpers.cli`; each function returns the exit code.
+notebook 05). The parsers are :mod:`helpers.cli.lessons`; each function returns the exit code.
 ``attack`` takes no seed: it starts from the photo and follows the sign of the gradient,
 so it is deterministic.
 """
