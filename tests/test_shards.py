@@ -13,7 +13,7 @@ import sys
 import pytest
 
 from helpers.grader import gradebook, shards
-from helpers.cli import build_parser
+from helpers.cli import main
 
 HOSTILE = ["zoë", "李雷", "a b", "x\x1b[31my", os.fsdecode(b"Zo\xeb")]   # the last: not UTF-8
 NAMES = [f"student{i:03d}" for i in range(200)] + HOSTILE
@@ -174,25 +174,20 @@ def test_a_name_handed_in_twice_gets_one_row_that_says_so(tmp_path):
 def test_a_shard_that_cannot_write_stops_before_grading(tmp_path, capsys):
     (tmp_path / "subs").mkdir()
     (tmp_path / "blocked").write_text("a file where the parts' folder should be")
-    args = build_parser().parse_args([
+    assert main([
         "grade", str(tmp_path / "subs"), "--test-dir", str(tmp_path / "nowhere"), "--seed", "1",
-        "--shard", "0/2", "--out", str(tmp_path / "blocked" / "part-0.csv")])
-    assert args.func(args) == 2                     # before the missing test folder is read
+        "--shard", "0/2", "--out", str(tmp_path / "blocked" / "part-0.csv")]) == 2
+    # (before the missing test folder is read)
     err = capsys.readouterr().err
     assert f"cannot write to {tmp_path / 'blocked'}" in err and "Traceback" not in err
 
 
 def test_the_cli_requires_a_seed_for_a_shard_and_merges(tmp_path, capsys):
-    parser = build_parser()
-    args = parser.parse_args(["grade", str(tmp_path), "--test-dir", str(tmp_path),
-                              "--out", str(tmp_path / "p.csv"), "--shard", "0/2"])
-    assert args.func(args) == 2
+    assert main(["grade", str(tmp_path), "--test-dir", str(tmp_path),
+                 "--out", str(tmp_path / "p.csv"), "--shard", "0/2"]) == 2
     assert "--shard needs --seed" in capsys.readouterr().err
     paths = _parts(tmp_path, NAMES[:10], n=2)
-    args = parser.parse_args(["gradebook", "merge", *map(str, paths),
-                              "--out", str(tmp_path / "g.csv")])
-    assert args.func(args) == 0
+    assert main(["gradebook", "merge", *map(str, paths), "--out", str(tmp_path / "g.csv")]) == 0
     assert "10 students" in capsys.readouterr().out
-    args = parser.parse_args(["gradebook", "merge", str(paths[0]), "--out", str(tmp_path / "h.csv")])
-    assert args.func(args) == 2
+    assert main(["gradebook", "merge", str(paths[0]), "--out", str(tmp_path / "h.csv")]) == 2
     assert "missing shard 1/2" in capsys.readouterr().err
