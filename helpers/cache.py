@@ -21,6 +21,7 @@ import os
 from pathlib import Path
 
 from helpers import settings
+from helpers.console import note
 
 
 def fingerprint(*parts, files=(), data=None) -> str:
@@ -88,8 +89,8 @@ def load(path, read=None):
     try:
         return (read or _FORMATS[_suffix(path)][0])(path)
     except Exception as e:  # numpy, json, h5py and Keras raise many kinds on a bad file
-        print(f"note: the cached {path.name} is damaged ({e.__class__.__name__}); "
-              "computing it again")
+        note(f"the cached {path.name} is damaged ({e.__class__.__name__}); "
+             "computing it again")
         return None
 
 
@@ -103,7 +104,7 @@ def save(path, value, write=None) -> bool:
         settings.atomic_write(path, lambda tmp: write(tmp, value))
         return True
     except OSError as e:
-        print(f"note: could not cache {path.name} in {path.parent} ({e})")
+        note(f"could not cache {path.name} in {path.parent} ({e})")
         return False
 
 
