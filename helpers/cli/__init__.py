@@ -18,20 +18,21 @@ from __future__ import annotations
 import argparse
 import importlib
 
-# (parser module of this folder, command): the order ``--help`` lists them in. The
+# (parser module of this folder, command): the order ``--help`` lists them in, a
+# student's commands first, then the instructor's and the maintainers'. The
 # modules load when the parser is built, so ``import helpers.cli`` stays light.
-COMMANDS = [("lessons", "predict"), ("data", "data"), ("course", "hosted"),
-            ("lessons", "dream"), ("lessons", "attack"), ("grading", "grade"),
-            ("grading", "gradebook"), ("lessons", "train"), ("grading", "evaluate"),
-            ("course", "course"), ("course", "slides"), ("course", "quiz"),
-            ("course", "translate"), ("course", "save")]
+COMMANDS = [("lessons", "predict"), ("data", "data"), ("lessons", "dream"),
+            ("lessons", "attack"), ("lessons", "train"), ("grading", "evaluate"),
+            ("course", "quiz"), ("grading", "grade"), ("grading", "gradebook"),
+            ("course", "course"), ("course", "slides"), ("course", "translate"),
+            ("course", "hosted"), ("course", "save")]
 
 # What argparse keeps for itself: the subcommands chosen and the function to call.
 BOOKKEEPING = ("command", "func", "data_command", "action")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m helpers", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m helpers", description=__doc__.split("\n")[0].replace("``", ""))
     sub = parser.add_subparsers(dest="command", required=True)
     for module, command in COMMANDS:
         getattr(importlib.import_module(f"helpers.cli.{module}"), f"add_{command}")(sub)
