@@ -9,6 +9,7 @@ import subprocess
 import time
 import urllib.request
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -30,28 +31,29 @@ def jupyter_server(command, log_path, env, cwd=None, wait_s=120):
                                "--ServerApp.port_retries=0"]
     if os.geteuid() == 0:
         command.append("--allow-root")
-    log = open(log_path, "w")
-    server = subprocess.Popen(command, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback: no proxy
-    try:
-        deadline = time.monotonic() + wait_s
-        while True:
-            try:
-                direct.open(f"{url}/api/status?token={token}", timeout=2)
-                break
-            except OSError:
-                if server.poll() is not None:
-                    pytest.fail(f"{command[0]} exited: {open(log_path).read()[-2000:]}")
-                if time.monotonic() > deadline:
-                    pytest.fail(f"{command[0]} did not answer within {wait_s} s: "
-                                f"{open(log_path).read()[-2000:]}")
-                time.sleep(0.5)
-        yield url, token
-    finally:
-        server.terminate()
+    with open(log_path, "w") as log:
+        server = subprocess.Popen(command, cwd=cwd, env=env, stdout=log,
+                                  stderr=subprocess.STDOUT)
         try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
+            deadline = time.monotonic() + wait_s
+            while True:
+                try:
+                    with direct.open(f"{url}/api/status?token={token}", timeout=2):
+                        break
+                except OSError:
+                    if server.poll() is not None:
+                        pytest.fail(f"{command[0]} exited: {Path(log_path).read_text()[-2000:]}")
+                    if time.monotonic() > deadline:
+                        pytest.fail(f"{command[0]} did not answer within {wait_s} s: "
+                                    f"{Path(log_path).read_text()[-2000:]}")
+                    time.sleep(0.5)
+            yield url, token
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()

@@ -140,6 +140,21 @@ def test_split_is_stratified_seeded_and_saved(pets_mini, tmp_path, monkeypatch):
     assert list((tmp_path / "splits").glob("*.json"))
 
 
+def test_a_cached_report_or_split_of_another_shape_is_made_again(pets_mini, tmp_path,
+                                                                 monkeypatch, capsys):
+    monkeypatch.setenv("TL_CACHE_DIR", str(tmp_path))
+    report = folders.check_folder(pets_mini, labels="breed")
+    split = folders.make_split(report, seed=1)
+    for kind, junk in (("reports", '{"a.jpg": 1}'), ("splits", '{"train": "x"}')):
+        [entry] = (tmp_path / kind).glob("*.json")
+        entry.write_text(junk)
+    again = folders.check_folder(pets_mini, labels="breed")
+    assert again.files == report.files and again.bad == report.bad
+    assert folders.make_split(again, seed=1).test == split.test
+    out = capsys.readouterr().out
+    assert out.count("is damaged") == 2, out
+
+
 def test_a_saved_split_is_the_same_through_a_linked_folder(pets_mini, tmp_path, monkeypatch,
                                                           capsys):
     """An instructor's staged data reached through a link (CI's ../shared, a lab

@@ -221,6 +221,11 @@ def _add_predict(sub):
                         ) == []
 
 
+def _blank(value):
+    """An empty list of names (argparse's ``nargs="*"``) means what None or () means."""
+    return None if isinstance(value, (list, tuple)) and not value else value
+
+
 def test_every_option_is_a_parameter_of_its_handler():
     """Each command's parsed options (less argparse's bookkeeping) are exactly its
     handler's keyword parameters, and where the handler has a default it is the parser's:
@@ -252,6 +257,6 @@ def test_every_option_is_a_parameter_of_its_handler():
         for name, value in options.items():
             default = params[name].default
             if default is not inspect.Parameter.empty:
-                assert (value or None) == (default or None), (argv, name, value, default)
+                assert _blank(value) == _blank(default), (argv, name, value, default)
         handlers.add(args.func)
     assert len(handlers) == len(argvs)  # 16 commands, 16 handlers

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import json
 import re
 import warnings
 from pathlib import Path
@@ -126,6 +127,23 @@ def _scan_cache_path(root: Path) -> Path:
                        suffix=".json")
 
 
+def _read_json(path: Path, fits) -> dict:
+    """A cached JSON object that ``fits``; anything else is damaged (checked again)."""
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    if not (isinstance(saved, dict) and fits(saved)):
+        raise ValueError(f"{path.name} is not what the course wrote there")
+    return saved
+
+
+def _verdicts(saved) -> bool:
+    return all(isinstance(v, dict) and {"stamp", "ok", "reason"} <= v.keys()
+               for v in saved.values())
+
+
+def _split_parts(saved) -> bool:
+    return all(isinstance(saved.get(p), list) for p in ("train", "val", "test"))
+
+
 def _entries(root: Path, layout: str) -> list[Path]:
     if layout == "subfolders":
         return sorted(p for d in root.iterdir() if d.is_dir() and not d.name.startswith(".")
@@ -153,7 +171,8 @@ def check_folder(root, labels="species", layout=None, use_cache=True,
         raise ValueError(f"{root} holds train/ and validation/ folders: check each one, "
                          "or use helpers.data.folders.presplit")
     cache_path = _scan_cache_path(root)
-    verdicts = (cache.load(cache_path) or {}) if use_cache else {}
+    verdicts = ((cache.load(cache_path, lambda p: _read_json(p, _verdicts)) or {})
+                if use_cache else {})
     entries = _entries(root, layout)
     iterator = entries
     if progress and len(entries) > 2000:
@@ -249,7 +268,7 @@ def make_split(report: FolderReport, val=0.15, test=0.2, seed=42, name=None,
     label_of = dict(zip(paths, report.labels))
     path = cache.entry("splits", name or root.name, str(root.resolve()), val, test, seed,
                        report.classes, suffix=".json")
-    saved = cache.load(path) if save else None
+    saved = cache.load(path, lambda p: _read_json(p, _split_parts)) if save else None
     if saved is not None:
         # files relative to the folder: the same split whichever link led to it
         parts = {p: [str(root / f) for f in saved[p]] for p in ("train", "val", "test")}

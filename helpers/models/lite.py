@@ -223,9 +223,10 @@ def load(name="efficientnet_lite0", input_shape=None) -> keras.Model:
     variant = _variant(name)
     path = cache.entry("lite", name, variant.sha256, CONVERTER_VERSION, keras.__version__,
                        suffix=".weights.h5")
+    # built outside `read`: a failure to build is a bug to see, not a damaged cache
+    model = build(name, input_shape, include_top=True)
 
     def read(weights_path):
-        model = build(name, input_shape, include_top=True)
         model.load_weights(weights_path)
         return model
 
