@@ -28,6 +28,7 @@ from helpers.models import backbones
 from helpers.models.features import run_in_batches, slices
 
 CUTS = {"efficientnet_lite0": "block10_add"}   # the input of the last two stages
+ACTIVATIONS_VERSION = "v1"
 
 
 # Notebook 05's `#@save` cells: edit them there, then run `python -m helpers save`.
@@ -56,25 +57,21 @@ def as_images(x, size: int) -> np.ndarray:
     return x.numpy()
 
 
-def run_batched(model, x, size, batch_size=64, progress=True, desc="features") -> np.ndarray:
-    """``model`` over uint8 arrays in batches (resized to ``size``), in inference mode."""
-    return run_in_batches(model, slices(x, batch_size, lambda b: as_images(b, size)),
-                          total=-(-len(x) // batch_size), progress=progress, desc=desc)
-
-
 def cached_activations(name, x, image_size, cut=None, progress=True, bottom=None) -> np.ndarray:
     """The bottom's activations of uint8 images ``x`` at ``image_size``, computed once
     and cached (float16) under the course cache, keyed by the pixels themselves and the
     Keras backend (a PyTorch run computes its own, never TensorFlow's)."""
     cut = cut or CUTS[name]
     path = cache.entry("activations", f"{name}-{image_size}-{keras.backend.backend()}",
-                       cut, x.shape, "v1", data=x, suffix=".npy")
+                       cut, x.shape, ACTIVATIONS_VERSION, data=x, suffix=".npy")
 
     def compute():
         nonlocal bottom
         if bottom is None:
             bottom, _ = split_backbone(name, image_size, cut)
-        acts = run_batched(bottom, x, image_size, progress=progress, desc="activations")
+        batches = slices(x, 64, lambda b: as_images(b, image_size))
+        acts = run_in_batches(bottom, batches, total=-(-len(x) // 64), progress=progress,
+                              desc="activations")
         return acts.astype(np.float16)
     return cache.cached(path, compute)
 
